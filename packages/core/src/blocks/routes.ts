@@ -1,0 +1,112 @@
+import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply } from 'fastify'
+import { BlockFailed, BlockLoading, BlockNotFound, ErrorReply } from '../errors.js'
+import type { AnyBlock } from './define-block.js'
+import type { BlockRegistry, BlockState } from './registry.js'
+
+export const BlockSummary = Type.Object(
+  {
+    name: Type.String(),
+    description: Type.String(),
+    status: Type.Union([Type.Literal('loading'), Type.Literal('ready'), Type.Literal('failed')]),
+    progress: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'While loading, where known.' })),
+    reason: Type.Optional(Type.String({ description: 'Why loading failed.' })),
+    input: Type.Unknown({ description: 'JSON schema of the predict body.' }),
+    output: Type.Unknown({ description: 'JSON schema of the predict answer.' }),
+  },
+  { title: 'BlockSummary' },
+)
+export type BlockSummary = Static<typeof BlockSummary>
+
+const BlockName = Type.Object({ name: Type.String({ maxLength: 200 }) })
+
+/** Seconds a client should wait before retrying a block that is loading, or that failed to load. */
+const RETRY_AFTER = { loading: 5, failed: 60 } as const
+
+export interface BlockRoutesOptions {
+  registry: BlockRegistry
+}
+
+/**
+ * `/blocks`, and one static `GET /blocks/<name>` and `POST /blocks/<name>/predict` per block, so
+ * that each predict route carries (and documents) that block's own schemas and `config.block`.
+ */
+export const blockRoutes: FastifyPluginAsyncTypebox<BlockRoutesOptions> = async (app, { registry }) => {
+  const summarize = (block: AnyBlock): BlockSummary => ({
+    name: block.name,
+    description: block.description,
+    ...(registry.state(block.name) ?? { status: 'loading' }),
+    input: block.input,
+    output: block.output,
+  })
+
+  app.get(
+    '/blocks',
+    {
+      schema: {
+        tags: ['blocks'],
+        summary: 'List the blocks you can call',
+        response: { 200: Type.Array(BlockSummary) },
+      },
+    },
+    async (request) => {
+      const allowed = request.blockAccess
+      return registry.blocks().filter((b) => allowed === null || allowed(b.name)).map(summarize)
+    },
+  )
+
+  for (const block of registry.blocks()) {
+    app.get(
+      `/blocks/${block.name}`,
+      {
+        config: { block: block.name },
+        schema: {
+          tags: ['blocks'],
+          summary: `Describe ${block.name} and its load status`,
+          response: { 200: BlockSummary },
+        },
+      },
+      async () => summarize(block),
+    )
+
+    app.post(
+      `/blocks/${block.name}/predict`,
+      {
+        config: { block: block.name },
+        schema: {
+          tags: ['blocks'],
+          summary: block.description,
+          operationId: `predict_${block.name.replace(/-/g, '_')}`,
+          body: block.input,
+          response: { 200: block.output, 400: ErrorReply, 503: ErrorReply },
+        },
+      },
+      async (request, reply) => {
+        assertReady(block.name, registry.state(block.name), reply)
+        return registry.predict(block.name, request.body)
+      },
+    )
+  }
+
+  // Static routes win over these, so they only answer names that are not blocks.
+  const unknownBlock = { schema: { hide: true, params: BlockName } }
+  app.get('/blocks/:name', unknownBlock, async (request) => {
+    throw new BlockNotFound(request.params.name)
+  })
+  app.post('/blocks/:name/predict', unknownBlock, async (request) => {
+    throw new BlockNotFound(request.params.name)
+  })
+}
+
+function assertReady(name: string, state: BlockState | undefined, reply: FastifyReply): void {
+  if (state?.status === 'loading' || state === undefined) {
+    reply.header('retry-after', String(RETRY_AFTER.loading))
+    const progress = state?.progress === undefined ? '' : ` (${Math.round(state.progress * 100)}%)`
+    throw new BlockLoading(name, progress)
+  }
+  if (state.status === 'failed') {
+    reply.header('retry-after', String(RETRY_AFTER.failed))
+    throw new BlockFailed(name, state.reason)
+  }
+}

@@ -1,0 +1,49 @@
+import type { FastifyRequest, FastifyServerOptions } from 'fastify'
+import type { LogLevel } from './settings.js'
+
+const CENSOR = '[REDACTED]'
+
+/** Header and body paths that never reach a log line. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers["x-api-key"]',
+  'headers.cookie',
+  'password',
+  '*.password',
+  '*.*.password',
+  'token',
+  '*.token',
+  'api_key',
+  '*.api_key',
+]
+
+/** Keeps the query's parameter names but not their values: a credential pasted into a URL stays out of the log. */
+export function redactQuery(url: string): string {
+  const q = url.indexOf('?')
+  if (q === -1) return url
+  const names = url
+    .slice(q + 1)
+    .split('&')
+    .filter(Boolean)
+    .map((pair) => `${pair.split('=')[0]}=${CENSOR}`)
+  return `${url.slice(0, q)}?${names.join('&')}`
+}
+
+export function loggerOptions(level: LogLevel, stream?: NodeJS.WritableStream): FastifyServerOptions['logger'] {
+  return {
+    level,
+    ...(stream ? { stream } : {}),
+    redact: { paths: REDACTED_PATHS, censor: CENSOR },
+    serializers: {
+      req: (req: FastifyRequest) => ({
+        method: req.method,
+        url: redactQuery(req.url),
+        remoteAddress: req.ip,
+      }),
+    },
+  }
+}

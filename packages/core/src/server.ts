@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { AnyBlock } from './blocks/define-block.js'
+import { BlockRegistry } from './blocks/registry.js'
+import { blockRoutes } from './blocks/routes.js'
+import type { MlblocksConfig } from './config.js'
+import { registerDocs } from './docs.js'
+import { ConfigError } from './errors.js'
+import type { OpenApiExtension } from './fastify-types.js'
+import { healthRoutes } from './health.js'
+import { installErrorHandling } from './http/error-handler.js'
+import { loggerOptions } from './logger.js'
+import { enabledPlugins, importPlugin, type PluginOverrides } from './plugins/load-plugins.js'
+import { resolveServerSettings, type Env, type ServerConfig } from './settings.js'
+
+export interface CreateServerOptions {
+  /** Highest-precedence server settings (the CLI passes its flags here). */
+  server?: ServerConfig
+  /** Switch plugins in code, over the environment and the config file: `{ '@mlblocks/auth': true }`. */
+  plugins?: PluginOverrides
+  /** Environment to read settings from; default `process.env`. */
+  env?: Env
+  /** Folder that plugin modules resolve from; default the current directory. The CLI passes the config file's folder. */
+  root?: string
+  /** Where log lines go; default stdout. */
+  logStream?: NodeJS.WritableStream
+}
+
+const BLOCK_NAME = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
+const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
+
+/**
+ * Builds the MLBlocks server: enabled plugins first, then health, docs and block routes. Resolves once
+ * the server is ready to `listen()`; block loads start then, in the background.
+ */
+export async function createServer(config: MlblocksConfig = {}, options: CreateServerOptions = {}): Promise<FastifyInstance> {
+  const env = options.env ?? process.env
+  const settings = resolveServerSettings(config.server, env, options.server)
+  const blocks = checkBlocks(config.blocks ?? [])
+  const plugins = enabledPlugins(config.plugins, env, options.plugins)
+  const root = options.root ?? process.cwd()
+  const pluginFns = await Promise.all(plugins.map((p) => importPlugin(p, root)))
+
+  const app = Fastify({
+    logger: loggerOptions(settings.logLevel, options.logStream),
+    bodyLimit: settings.bodyLimit,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id']
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
+    },
+    pluginTimeout: 120_000,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  const registry = new BlockRegistry(blocks)
+  const openApiExtensions: OpenApiExtension[] = []
+  app.decorate('mlblocks', {
+    settings,
+    blocks: registry,
+    extendOpenApi: (extension: OpenApiExtension) => void openApiExtensions.push(extension),
+  })
+  app.decorateRequest('blockAccess', null)
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  installErrorHandling(app, settings.bodyLimit)
+  app.removeContentTypeParser('text/plain') // bodies are JSON; anything else is a 415
+  await registerDocs(app, openApiExtensions, version)
+
+  plugins.forEach((plugin, i) => app.register(pluginFns[i]!, plugin.options))
+  await app.register(healthRoutes, { registry })
+  await app.register(blockRoutes, { registry })
+
+  const loads = new AbortController()
+  app.addHook('onReady', async () => registry.startLoading(app.log, loads.signal))
+  app.addHook('onClose', async () => loads.abort())
+
+  await app.ready()
+  return app
+}
+
+function checkBlocks(blocks: readonly AnyBlock[]): AnyBlock[] {
+  const seen = new Set<string>()
+  for (const block of blocks) {
+    const name = (block as Partial<AnyBlock> | undefined)?.name
+    if (typeof name !== 'string' || !BLOCK_NAME.test(name)) {
+      throw new ConfigError(`Block name '${String(name)}' is not valid: use 1-64 lowercase letters, digits and dashes.`)
+    }
+    if (seen.has(name)) throw new ConfigError(`Two blocks are named '${name}'. Block names must be unique.`)
+    if (typeof block.predict !== 'function') throw new ConfigError(`Block '${name}' has no predict() function.`)
+    seen.add(name)
+  }
+  return [...blocks]
+}
