@@ -78,6 +78,6 @@ function checkConfig(config: unknown, path: string): asserts config is MlblocksC
 }
 
 export function oneLine(err: unknown): string {
-  const text = err instanceof Error ? `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}` : String(err)
+  const text = err instanceof Error ? `${['Error', 'FastifyError'].includes(err.name) ? '' : `${err.name}: `}${err.message}` : String(err)
   return text.split('\n').map((l) => l.trim()).filter(Boolean).join(' ')
 }

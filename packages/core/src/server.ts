@@ -11,6 +11,7 @@ import { ConfigError } from './errors.js'
 import type { OpenApiExtension } from './fastify-types.js'
 import { healthRoutes } from './health.js'
 import { installErrorHandling } from './http/error-handler.js'
+import { schemaController } from './http/validation.js'
 import { loggerOptions } from './logger.js'
 import { enabledPlugins, importPlugin, type PluginOverrides } from './plugins/load-plugins.js'
 import { resolveServerSettings, type Env, type ServerConfig } from './settings.js'
@@ -53,8 +54,10 @@ export async function createServer(config: MlblocksConfig = {}, options: CreateS
     },
     pluginTimeout: 120_000,
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+    // While draining, requests that reach an open keep-alive connection are still served (with
+    // Connection: close) rather than answered with Fastify's own 503 body.
+    return503OnClosing: false,
+    schemaController,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const registry = new BlockRegistry(blocks)
@@ -78,7 +81,16 @@ export async function createServer(config: MlblocksConfig = {}, options: CreateS
 
   const loads = new AbortController()
   app.addHook('onReady', async () => registry.startLoading(app.log, loads.signal))
-  app.addHook('onClose', async () => loads.abort())
+  let reaper: NodeJS.Timeout | undefined
+  app.addHook('preClose', async () => {
+    // A keep-alive connection whose request was in flight when closing began turns idle once it
+    // is answered; close it then, or server.close() would wait for the client to hang up.
+    reaper = setInterval(() => app.server.closeIdleConnections(), 50).unref()
+  })
+  app.addHook('onClose', async () => {
+    clearInterval(reaper)
+    loads.abort()
+  })
 
   await app.ready()
   return app

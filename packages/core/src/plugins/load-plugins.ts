@@ -9,7 +9,7 @@ import { envBoolean, type Env } from '../settings.js'
 export type PluginOverrides = Record<string, boolean | { enabled?: boolean; options?: Record<string, unknown> }>
 
 /** Plugins that core knows by name, so that their switch works even when the config does not list them. */
-const WELL_KNOWN: readonly PluginEntry[] = [{ module: '@mlblocks/auth', enabled: false }]
+const WELL_KNOWN: readonly PluginEntry[] = [{ module: '@mlblocks/auth' }]
 
 export interface EnabledPlugin {
   entry: PluginEntry
@@ -33,7 +33,8 @@ export function pluginEnvName(entry: PluginEntry): string {
  */
 export function enabledPlugins(entries: readonly PluginEntry[] = [], env: Env, overrides: PluginOverrides = {}): EnabledPlugin[] {
   const listed = new Set(entries.map((e) => e.module))
-  const all = [...entries, ...WELL_KNOWN.filter((e) => !listed.has(e.module))]
+  const unlisted = [...WELL_KNOWN.map((e) => e.module), ...Object.keys(overrides)].filter((m) => !listed.has(m))
+  const all: PluginEntry[] = [...entries, ...[...new Set(unlisted)].map((module) => ({ module, enabled: false }))]
   const result: EnabledPlugin[] = []
   for (const entry of all) {
     if (typeof entry?.module !== 'string' || entry.module === '') {

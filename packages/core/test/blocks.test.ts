@@ -1,0 +1,180 @@
+import type { FastifyInstance } from 'fastify'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { defineBlock, Type } from '../src/index.js'
+import { buildTestServer, deferred, echoBlock, errorShape, gatedBlock } from './helpers.js'
+
+describe('GET /blocks', () => {
+  let app: FastifyInstance
+  beforeAll(async () => {
+    app = await buildTestServer({ blocks: [echoBlock] })
+    await app.mlblocks.blocks.settled()
+  })
+  afterAll(() => app.close())
+
+  it('answers 200 with every block: name, description, status and both JSON schemas', async () => {
+    const res = await app.inject({ method: 'GET', url: '/blocks' })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toEqual([
+      {
+        name: 'echo',
+        description: 'Returns its text.',
+        status: 'ready',
+        input: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['text'],
+          properties: { text: { type: 'string', minLength: 1, maxLength: 100 } },
+        },
+        output: { type: 'object', required: ['text'], properties: { text: { type: 'string' } } },
+      },
+    ])
+  })
+
+  it('answers GET /blocks/:name with that block', async () => {
+    const res = await app.inject({ method: 'GET', url: '/blocks/echo' })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toMatchObject({ name: 'echo', status: 'ready' })
+  })
+
+  it('answers 404 MLB_BLOCK_NOT_FOUND for an unknown block, naming it', async () => {
+    const res = await app.inject({ method: 'GET', url: '/blocks/nope' })
+    expect(res.statusCode).toBe(404)
+    expect(res.json()).toEqual(errorShape(404, 'MLB_BLOCK_NOT_FOUND', "No block named 'nope'. GET /blocks lists the blocks you can call."))
+  })
+
+  it('filters the list through request.blockAccess when a plugin sets it', async () => {
+    const filtered = await buildTestServer({ blocks: [echoBlock, gatedBlock('other', Promise.resolve())] }, {
+      plugins: { [new URL('./fixtures/only-echo-plugin.mjs', import.meta.url).pathname]: true },
+    })
+    const res = await filtered.inject({ method: 'GET', url: '/blocks' })
+    expect(res.json().map((b: { name: string }) => b.name)).toEqual(['echo'])
+    await filtered.close()
+  })
+})
+
+describe('POST /blocks/:name/predict', () => {
+  let app: FastifyInstance
+  beforeAll(async () => {
+    app = await buildTestServer({ blocks: [echoBlock] })
+    await app.mlblocks.blocks.settled()
+  })
+  afterAll(() => app.close())
+
+  it('answers 200 with the block output', async () => {
+    const res = await app.inject({ method: 'POST', url: '/blocks/echo/predict', payload: { text: 'hello' } })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toEqual({ text: 'hello' })
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/)
+  })
+
+  it('answers 400 MLB_BAD_INPUT naming the field when the body fails the schema', async () => {
+    const res = await app.inject({ method: 'POST', url: '/blocks/echo/predict', payload: { text: '' } })
+    expect(res.statusCode).toBe(400)
+    expect(res.json()).toEqual(errorShape(400, 'MLB_BAD_INPUT', 'body.text must NOT have fewer than 1 characters.'))
+  })
+
+  it('answers 400 MLB_BAD_INPUT for a missing field and for a wrong type', async () => {
+    const missing = await app.inject({ method: 'POST', url: '/blocks/echo/predict', payload: {} })
+    expect(missing.json()).toEqual(errorShape(400, 'MLB_BAD_INPUT', "body is missing the required field 'text'."))
+    const wrongType = await app.inject({ method: 'POST', url: '/blocks/echo/predict', payload: { text: ['a'] } })
+    expect(wrongType.json()).toEqual(errorShape(400, 'MLB_BAD_INPUT', 'body.text must be a string.'))
+  })
+
+  it('answers 400 MLB_BAD_INPUT for an unknown field instead of dropping it', async () => {
+    const res = await app.inject({ method: 'POST', url: '/blocks/echo/predict', payload: { text: 'a', role: 'admin' } })
+    expect(res.json()).toEqual(
+      errorShape(400, 'MLB_BAD_INPUT', "body has an unknown field 'role'. Remove it; GET /docs shows the schema."),
+    )
+  })
+
+  it('answers 404 MLB_BLOCK_NOT_FOUND for an unknown block', async () => {
+    const res = await app.inject({ method: 'POST', url: '/blocks/nope/predict', payload: { text: 'a' } })
+    expect(res.statusCode).toBe(404)
+    expect(res.json()).toEqual(errorShape(404, 'MLB_BLOCK_NOT_FOUND'))
+  })
+
+  it('passes a block error with an MLB_ 4xx code through, and hides any other error behind 500', async () => {
+    const picky = defineBlock({
+      name: 'picky',
+      description: 'Refuses some input.',
+      input: Type.Object({ word: Type.String() }),
+      output: Type.Object({ ok: Type.Boolean() }),
+      predict: async ({ word }) => {
+        if (word === 'bad') throw Object.assign(new Error("The word 'bad' is not allowed."), { code: 'MLB_BAD_INPUT', statusCode: 400 })
+        if (word === 'boom') throw new Error('connection string postgres://secret@db failed')
+        return { ok: true }
+      },
+    })
+    const server = await buildTestServer({ blocks: [picky] })
+    await server.mlblocks.blocks.settled()
+    const bad = await server.inject({ method: 'POST', url: '/blocks/picky/predict', payload: { word: 'bad' } })
+    expect(bad.json()).toEqual(errorShape(400, 'MLB_BAD_INPUT', "The word 'bad' is not allowed."))
+    const boom = await server.inject({ method: 'POST', url: '/blocks/picky/predict', payload: { word: 'boom' } })
+    expect(boom.statusCode).toBe(500)
+    expect(boom.json()).toEqual(
+      errorShape(500, 'MLB_INTERNAL', 'Something went wrong on the server. The details are in the server log under this request id.'),
+    )
+    expect(boom.body).not.toContain('secret')
+    await server.close()
+  })
+})
+
+describe('block lifecycle', () => {
+  let app: FastifyInstance | undefined
+  afterEach(async () => {
+    await app?.close()
+    app = undefined
+  })
+
+  it('goes loading → ready: /healthz answers at once, predict and /readyz answer 503 with Retry-After until loaded', async () => {
+    const gate = deferred()
+    app = await buildTestServer({ blocks: [gatedBlock('slow', gate.promise, 0.25)] })
+
+    expect((await app.inject('/healthz')).json()).toEqual({ status: 'ok' })
+    expect((await app.inject('/blocks/slow')).json()).toMatchObject({ status: 'loading', progress: 0.25 })
+    const early = await app.inject({ method: 'POST', url: '/blocks/slow/predict', payload: { n: 2 } })
+    expect(early.statusCode).toBe(503)
+    expect(early.headers['retry-after']).toBe('5')
+    expect(early.json()).toEqual(
+      errorShape(503, 'MLB_BLOCK_LOADING', "Block 'slow' is still loading (25%). Retry after the number of seconds in the Retry-After header."),
+    )
+    const notReady = await app.inject('/readyz')
+    expect(notReady.statusCode).toBe(503)
+    expect(notReady.json()).toEqual(errorShape(503, 'MLB_NOT_READY', "Not ready: block 'slow' is still loading (25%)."))
+
+    gate.resolve()
+    await app.mlblocks.blocks.settled()
+    expect((await app.inject('/blocks/slow')).json()).toMatchObject({ status: 'ready' })
+    expect((await app.inject('/blocks/slow')).json()).not.toHaveProperty('progress')
+    const ready = await app.inject({ method: 'POST', url: '/blocks/slow/predict', payload: { n: 2 } })
+    expect(ready.json()).toEqual({ doubled: 4 })
+    expect((await app.inject('/readyz')).json()).toEqual({ status: 'ready', blocks: { slow: 'ready' } })
+  })
+
+  it('goes loading → failed: the reason shows on the block, on /readyz and on predict (503 with Retry-After)', async () => {
+    const gate = deferred()
+    app = await buildTestServer({ blocks: [gatedBlock('broken', gate.promise), echoBlock] })
+    gate.reject(new Error('weights not found in /models/broken'))
+    await app.mlblocks.blocks.settled()
+
+    expect((await app.inject('/blocks/broken')).json()).toMatchObject({ status: 'failed', reason: 'weights not found in /models/broken' })
+    const predict = await app.inject({ method: 'POST', url: '/blocks/broken/predict', payload: { n: 1 } })
+    expect(predict.statusCode).toBe(503)
+    expect(predict.headers['retry-after']).toBe('60')
+    expect(predict.json()).toEqual(errorShape(503, 'MLB_BLOCK_FAILED', "Block 'broken' failed to load: weights not found in /models/broken"))
+    const readyz = await app.inject('/readyz')
+    expect(readyz.statusCode).toBe(503)
+    expect(readyz.json()).toEqual(
+      errorShape(503, 'MLB_NOT_READY', "Not ready: block 'broken' failed to load: weights not found in /models/broken."),
+    )
+    // The other block is unaffected.
+    expect((await app.inject({ method: 'POST', url: '/blocks/echo/predict', payload: { text: 'x' } })).statusCode).toBe(200)
+  })
+
+  it('refuses invalid or duplicate block names at start-up', async () => {
+    await expect(buildTestServer({ blocks: [{ ...echoBlock, name: 'Bad Name' }] })).rejects.toThrow(
+      "Block name 'Bad Name' is not valid: use 1-64 lowercase letters, digits and dashes.",
+    )
+    await expect(buildTestServer({ blocks: [echoBlock, echoBlock] })).rejects.toThrow("Two blocks are named 'echo'.")
+  })
+})
