@@ -1,8 +1,7 @@
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createServer, loadConfigFile, resolveServerSettings } from '../src/index.js'
+import { tempDir } from './helpers.js'
 
 const fixtures = new URL('./fixtures/', import.meta.url).pathname
 
@@ -42,7 +41,7 @@ describe('loadConfigFile', () => {
   })
 
   it('says where it looked when there is no config file', async () => {
-    const empty = mkdtempSync(join(tmpdir(), 'mlb-empty-'))
+    const empty = tempDir('empty')
     await expect(loadConfigFile(undefined, empty)).rejects.toThrow(
       `No mlblocks.config.ts, mlblocks.config.mts, mlblocks.config.js in ${empty}. Create one, or pass --config FILE.`,
     )

@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import { expect } from 'vitest'
+import { expect, onTestFinished } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { createServer, defineBlock, Type, type CreateServerOptions, type MlblocksConfig } from '../src/index.js'
 
@@ -60,3 +63,10 @@ export const errorShape = (statusCode: number, code: string, message: unknown = 
   code,
   error_message: message,
 })
+
+/** A fresh temporary folder, removed when the current test finishes. */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `mlb-${prefix}-`))
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}

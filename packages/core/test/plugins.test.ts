@@ -1,10 +1,9 @@
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { enabledPlugins, pluginEnvName } from '../src/index.js'
-import { buildTestServer, echoBlock } from './helpers.js'
+import { buildTestServer, echoBlock, tempDir } from './helpers.js'
 
 interface Record {
   imported: number
@@ -18,7 +17,7 @@ const record = (): Record | undefined =>
 
 describe('plugin registry', () => {
   beforeEach(() => {
-    recorder = join(mkdtempSync(join(tmpdir(), 'mlb-recorder-')), 'recording-plugin.mjs')
+    recorder = join(tempDir('recorder'), 'recording-plugin.mjs')
     copyFileSync(new URL('./fixtures/recording-plugin.mjs', import.meta.url), recorder)
   })
 
@@ -85,7 +84,7 @@ describe('plugin registry', () => {
   describe('when the package is missing', () => {
     let root: string
     beforeEach(() => {
-      root = mkdtempSync(join(tmpdir(), 'mlb-noauth-'))
+      root = tempDir('noauth')
     })
 
     it('stops start-up with one line naming the install command and the off switch', async () => {
