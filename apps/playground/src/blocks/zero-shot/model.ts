@@ -1,0 +1,82 @@
+import { existsSync } from 'node:fs'
+import type { LoadContext } from '@mlblocks/core'
+import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/transformers'
+import { nliLabels, type NliLabels } from './scoring.js'
+import type { ZeroShotSettings } from './settings.js'
+
+/** The pipeline's default: each class becomes the hypothesis "This example is <class>." */
+export const HYPOTHESIS_TEMPLATE = 'This example is {}.'
+
+export interface NliModel {
+  /** Logits `[pairs][labels]` for each (premise, hypothesis) pair, all in ONE forward pass. */
+  logits(premise: string, hypotheses: readonly string[]): Promise<number[][]>
+  labels: NliLabels
+}
+
+/**
+ * Loads the tokenizer and the ONNX sequence-classification model with transformers.js. Downloads
+ * (when allowed) go to `modelsDir`; their progress is reported to core (0..1) and logged every 10%.
+ */
+export async function loadNliModel(settings: ZeroShotSettings, { progress, log }: Pick<LoadContext, 'progress' | 'log'>): Promise<NliModel> {
+  if (settings.localFolder && !existsSync(settings.model)) {
+    throw new Error(`MLBLOCKS_ZSC_MODEL points to ${settings.model}, which does not exist. Set it to a model folder or a hub id.`)
+  }
+  const { AutoModelForSequenceClassification, AutoTokenizer, env } = await import('@huggingface/transformers')
+  env.cacheDir = settings.modelsDir
+  env.allowLocalModels = true
+  env.allowRemoteModels = !(settings.offline || settings.localFolder)
+
+  const onProgress = downloadProgress((fraction) => {
+    progress(fraction)
+    log.info({ model: settings.model, percent: Math.round(fraction * 100) }, 'downloading model')
+  })
+  const options = { progress_callback: onProgress, cache_dir: settings.modelsDir }
+  try {
+    const [tokenizer, model] = await Promise.all([
+      AutoTokenizer.from_pretrained(settings.model, options),
+      AutoModelForSequenceClassification.from_pretrained(settings.model, { ...options, dtype: settings.dtype }),
+    ])
+    return nliModel(tokenizer, model)
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err)
+    const where = settings.localFolder ? `the folder ${settings.model}` : `'${settings.model}'`
+    const offline = env.allowRemoteModels ? '' : ' Downloads are off (local folder or MLBLOCKS_OFFLINE=1).'
+    throw new Error(`could not load the model ${where} (${settings.dtype}): ${reason}.${offline} Check MLBLOCKS_ZSC_MODEL.`)
+  }
+}
+
+export function nliModel(tokenizer: PreTrainedTokenizer, model: PreTrainedModel): NliModel {
+  const labels = nliLabels((model.config as { label2id?: Record<string, number> }).label2id)
+  return {
+    labels,
+    async logits(premise, hypotheses) {
+      const inputs = tokenizer(
+        hypotheses.map(() => premise),
+        { text_pair: [...hypotheses], padding: true, truncation: true },
+      )
+      const { logits } = (await model(inputs)) as { logits: Tensor }
+      return logits.tolist() as number[][]
+    },
+  }
+}
+
+/** Sums the bytes of every file being downloaded into one fraction, reported each time it passes a 10% step. */
+function downloadProgress(report: (fraction: number) => void) {
+  const files = new Map<string, { loaded: number; total: number }>()
+  let lastStep = -1
+  return (info: { status: string; file?: string; loaded?: number; total?: number }) => {
+    if (info.status !== 'progress' || !info.file || !info.total) return
+    files.set(info.file, { loaded: info.loaded ?? 0, total: info.total })
+    let loaded = 0
+    let total = 0
+    for (const f of files.values()) {
+      loaded += f.loaded
+      total += f.total
+    }
+    const step = Math.floor((loaded / total) * 10)
+    if (step > lastStep) {
+      lastStep = step
+      report(Math.min(1, loaded / total))
+    }
+  }
+}

@@ -1,0 +1,63 @@
+import { existsSync } from 'node:fs'
+import { isAbsolute, resolve } from 'node:path'
+
+export const DTYPES = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'bnb4', 'q4f16'] as const
+export type Dtype = (typeof DTYPES)[number]
+
+/** Where the zero-shot block gets its model and how it bounds its input. All from the environment. */
+export interface ZeroShotSettings {
+  /** `MLBLOCKS_ZSC_MODEL`: a model id on the hub, or a local folder. */
+  model: string
+  /** True when `model` is a folder on disk: then nothing is ever downloaded. */
+  localFolder: boolean
+  /** `MLBLOCKS_MODELS_DIR`: download cache. */
+  modelsDir: string
+  /** `MLBLOCKS_OFFLINE=1`: never reach the hub; the model must be in the cache or a local folder. */
+  offline: boolean
+  /** `MLBLOCKS_ZSC_DTYPE`: which ONNX weights to run; `q8` (quantized) by default. */
+  dtype: Dtype
+  /** `MLBLOCKS_ZSC_MAX_CLASSES`: most classes in one request. */
+  maxClasses: number
+  /** `MLBLOCKS_ZSC_MAX_TEXT`: most characters of text in one request. */
+  maxTextLength: number
+}
+
+export const DEFAULT_MODEL = 'Xenova/bart-large-mnli'
+
+type Env = Readonly<Record<string, string | undefined>>
+
+/** Reads and checks the settings; a bad value throws one line naming the variable. */
+export function zeroShotSettings(env: Env = process.env, cwd: string = process.cwd()): ZeroShotSettings {
+  const model = env.MLBLOCKS_ZSC_MODEL?.trim() || DEFAULT_MODEL
+  const looksLikePath = isAbsolute(model) || model.startsWith('.') || existsSync(resolve(cwd, model))
+  const dtype = (env.MLBLOCKS_ZSC_DTYPE?.trim() || 'q8') as Dtype
+  if (!DTYPES.includes(dtype)) {
+    throw new Error(`MLBLOCKS_ZSC_DTYPE must be one of ${DTYPES.join(', ')}; got '${dtype}'.`)
+  }
+  return {
+    model: looksLikePath ? resolve(cwd, model) : model,
+    localFolder: looksLikePath,
+    modelsDir: resolve(cwd, env.MLBLOCKS_MODELS_DIR?.trim() || '.mlblocks/models'),
+    offline: flag(env, 'MLBLOCKS_OFFLINE'),
+    dtype,
+    maxClasses: integer(env, 'MLBLOCKS_ZSC_MAX_CLASSES', 32, 1, 1000),
+    maxTextLength: integer(env, 'MLBLOCKS_ZSC_MAX_TEXT', 5000, 1, 1_000_000),
+  }
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = env[name]?.trim().toLowerCase()
+  if (!raw || raw === '0' || raw === 'false') return false
+  if (raw === '1' || raw === 'true') return true
+  throw new Error(`${name} must be 1, 0, true or false; got '${env[name]}'.`)
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim()
+  if (!raw) return fallback
+  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be a whole number from ${min} to ${max}; got '${raw}'.`)
+  }
+  return value
+}
