@@ -1,8 +1,11 @@
 import { defineConfig } from '@mlblocks/core'
-import { echo } from './src/blocks/echo.js'
+import { zeroShotClassification } from './src/blocks/zero-shot/index.js'
 
 export default defineConfig({
   server: { port: 3000 },
-  blocks: [echo],
-  plugins: [{ module: '@mlblocks/auth', enabled: false }],
+  blocks: [zeroShotClassification()],
+  plugins: [
+    // Off unless AUTH_ENABLED=true (or enabled: true here).
+    { module: '@mlblocks/auth', enabled: false },
+  ],
 })
