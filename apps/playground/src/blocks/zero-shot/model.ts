@@ -23,6 +23,7 @@ export async function loadNliModel(settings: ZeroShotSettings, { progress, log }
   }
   const { AutoModelForSequenceClassification, AutoTokenizer, env } = await import('@huggingface/transformers')
   env.cacheDir = settings.modelsDir
+  env.remoteHost = settings.hubUrl
   env.allowLocalModels = true
   env.allowRemoteModels = !(settings.offline || settings.localFolder)
 

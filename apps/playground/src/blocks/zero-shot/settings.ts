@@ -12,6 +12,8 @@ export interface ZeroShotSettings {
   localFolder: boolean
   /** `MLBLOCKS_MODELS_DIR`: download cache. */
   modelsDir: string
+  /** `HF_ENDPOINT`: the hub (or a mirror) that model ids are downloaded from. */
+  hubUrl: string
   /** `MLBLOCKS_OFFLINE=1`: never reach the hub; the model must be in the cache or a local folder. */
   offline: boolean
   /** `MLBLOCKS_ZSC_DTYPE`: which ONNX weights to run; `q8` (quantized) by default. */
@@ -38,11 +40,23 @@ export function zeroShotSettings(env: Env = process.env, cwd: string = process.c
     model: looksLikePath ? resolve(cwd, model) : model,
     localFolder: looksLikePath,
     modelsDir: resolve(cwd, env.MLBLOCKS_MODELS_DIR?.trim() || '.mlblocks/models'),
+    hubUrl: hubUrl(env.HF_ENDPOINT?.trim() || 'https://huggingface.co/'),
     offline: flag(env, 'MLBLOCKS_OFFLINE'),
     dtype,
     maxClasses: integer(env, 'MLBLOCKS_ZSC_MAX_CLASSES', 32, 1, 1000),
     maxTextLength: integer(env, 'MLBLOCKS_ZSC_MAX_TEXT', 5000, 1, 1_000_000),
   }
+}
+
+function hubUrl(raw: string): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new Error(`HF_ENDPOINT must be an http(s) URL; got '${raw}'.`)
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`HF_ENDPOINT must be an http(s) URL; got '${raw}'.`)
+  return url.href.endsWith('/') ? url.href : `${url.href}/`
 }
 
 function flag(env: Env, name: string): boolean {
