@@ -1,0 +1,18 @@
+export interface Row {
+  benchmark: string
+  measure: string
+  value: string
+  target: string
+  /** undefined: informational. */
+  met?: boolean
+}
+
+export const ratio = (a: number, b: number): string => (b === 0 ? 'n/a' : (a / b).toFixed(3))
+export const ms = (v: number): string => `${v.toFixed(1)} ms`
+
+/** A markdown table of the rows, with a ✅/❌ where a target applies. */
+export function toMarkdown(rows: readonly Row[]): string {
+  const lines = ['| benchmark | measure | value | target | met |', '| --- | --- | --- | --- | --- |']
+  for (const r of rows) lines.push(`| ${r.benchmark} | ${r.measure} | ${r.value} | ${r.target} | ${r.met === undefined ? '' : r.met ? '✅' : '❌'} |`)
+  return lines.join('\n')
+}

@@ -1,0 +1,31 @@
+// `pnpm bench`: every benchmark in one run, each comparison measured side by side; prints a table
+// and writes it to bench/results/latest.md.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { smoke } from './config.js'
+import { toMarkdown, type Row } from './report.js'
+import { offMeansOff } from './suites/off-means-off.js'
+
+const suites: Array<[string, () => Promise<Row[]>]> = [['off means off', offMeansOff]]
+
+const started = Date.now()
+const rows: Row[] = []
+for (const [name, suite] of suites) {
+  process.stderr.write(`bench: ${name}…\n`)
+  rows.push(...(await suite()))
+}
+const seconds = Math.round((Date.now() - started) / 1000)
+const header = [
+  `# MLBlocks benchmarks${smoke ? ' (smoke run: too short to mean much)' : ''}`,
+  '',
+  `${new Date().toISOString()} · Node ${process.version} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · ${seconds} s`,
+  '',
+  'Ratios are medians of variants run alternately against servers on loopback (autocannon).',
+  '',
+  '',
+].join('\n')
+const markdown = `${header}${toMarkdown(rows)}\n`
+console.log(markdown)
+const dir = new URL('../results/', import.meta.url)
+mkdirSync(dir, { recursive: true })
+writeFileSync(new URL(smoke ? 'smoke.md' : 'latest.md', dir), markdown)

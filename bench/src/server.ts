@@ -1,0 +1,55 @@
+// A benchmark server in its own process, so that what one variant loads cannot leak into another.
+// The parent passes a ServerSpec in BENCH_SPEC and talks to it over IPC.
+import { loadedScripts } from './loaded-scripts.js'
+import { createServer, defineBlock, Type, type AnyBlock, type PluginEntry, type PluginOverrides } from '@mlblocks/core'
+
+export interface ServerSpec {
+  /** Folder plugins resolve from: without node_modules there, no plugin is installed. */
+  root: string
+  plugins?: PluginEntry[]
+  overrides?: PluginOverrides
+  /** `trivial` (echo) or a module path exporting `blocks(): AnyBlock[]`. */
+  blocks: 'trivial' | { module: string; env?: Record<string, string> }
+}
+
+export type ToServer = { type: 'modules' } | { type: 'stop' }
+export type FromServer = { type: 'listening'; url: string } | { type: 'modules'; modules: string[] } | { type: 'error'; message: string }
+
+export const trivial = defineBlock({
+  name: 'echo',
+  description: 'Returns its text.',
+  input: Type.Object({ text: Type.String({ maxLength: 1000 }) }, { additionalProperties: false }),
+  output: Type.Object({ text: Type.String() }),
+  predict: async ({ text }) => ({ text }),
+})
+
+async function main(): Promise<void> {
+  const spec = JSON.parse(process.env.BENCH_SPEC ?? '{}') as ServerSpec
+  let blocks: AnyBlock[] = [trivial]
+  if (spec.blocks !== 'trivial') {
+    const mod = (await import(spec.blocks.module)) as { blocks: (env: Record<string, string>) => AnyBlock[] }
+    blocks = mod.blocks(spec.blocks.env ?? {})
+  }
+  const app = await createServer(
+    { blocks, plugins: spec.plugins ?? [] },
+    { root: spec.root, env: process.env, plugins: spec.overrides ?? {}, server: { logLevel: 'silent', port: 0 } },
+  )
+  await app.mlblocks.blocks.settled()
+  const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  const send = (message: FromServer) => process.send?.(message)
+  process.on('message', async (message: ToServer) => {
+    if (message.type === 'modules') {
+      send({ type: 'modules', modules: await loadedScripts() })
+    } else if (message.type === 'stop') {
+      await app.close()
+      process.exit(0)
+    }
+  })
+  send({ type: 'listening', url })
+}
+
+main().catch((err: unknown) => {
+  console.error(err)
+  process.send?.({ type: 'error', message: err instanceof Error ? err.message : String(err) } satisfies FromServer)
+  process.exit(1)
+})
