@@ -15,6 +15,8 @@ describe('zero-shot settings', () => {
       dtype: 'q8',
       maxClasses: 32,
       maxTextLength: 5000,
+      combine: true,
+      maxBatchPairs: 64,
     })
   })
 

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import type { LoadContext } from '@mlblocks/core'
 import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/transformers'
+import { combineRequests } from './combine.js'
 import { nliLabels, type NliLabels } from './scoring.js'
 import type { ZeroShotSettings } from './settings.js'
 
@@ -37,7 +38,7 @@ export async function loadNliModel(settings: ZeroShotSettings, { progress, log }
       AutoTokenizer.from_pretrained(settings.model, options),
       AutoModelForSequenceClassification.from_pretrained(settings.model, { ...options, dtype: settings.dtype }),
     ])
-    return nliModel(tokenizer, model)
+    return nliModel(tokenizer, model, { combine: settings.combine, maxPairs: settings.maxBatchPairs })
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err)
     const where = settings.localFolder ? `the folder ${settings.model}` : `'${settings.model}'`
@@ -46,18 +47,24 @@ export async function loadNliModel(settings: ZeroShotSettings, { progress, log }
   }
 }
 
-export function nliModel(tokenizer: PreTrainedTokenizer, model: PreTrainedModel): NliModel {
+/** How requests share the model: `combine` merges concurrent ones into one call of up to `maxPairs` pairs. */
+export interface Batching {
+  combine: boolean
+  maxPairs: number
+}
+
+export function nliModel(tokenizer: PreTrainedTokenizer, model: PreTrainedModel, batching?: Batching): NliModel {
   const labels = nliLabels((model.config as { label2id?: Record<string, number> }).label2id)
+  /** One forward pass over the pairs, padded to the longest. */
+  const run = async (premises: readonly string[], hypotheses: readonly string[]): Promise<number[][]> => {
+    const inputs = tokenizer([...premises], { text_pair: [...hypotheses], padding: true, truncation: true })
+    const { logits } = (await model(inputs)) as { logits: Tensor }
+    return logits.tolist() as number[][]
+  }
+  const combined = batching?.combine ? combineRequests(run, batching.maxPairs) : undefined
   return {
     labels,
-    async logits(premise, hypotheses) {
-      const inputs = tokenizer(
-        hypotheses.map(() => premise),
-        { text_pair: [...hypotheses], padding: true, truncation: true },
-      )
-      const { logits } = (await model(inputs)) as { logits: Tensor }
-      return logits.tolist() as number[][]
-    },
+    logits: (premise, hypotheses) => (combined ? combined({ premise, hypotheses }) : run(hypotheses.map(() => premise), hypotheses)),
   }
 }
 

@@ -22,6 +22,10 @@ export interface ZeroShotSettings {
   maxClasses: number
   /** `MLBLOCKS_ZSC_MAX_TEXT`: most characters of text in one request. */
   maxTextLength: number
+  /** `MLBLOCKS_ZSC_COMBINE`: run concurrent requests through the model together (default on). */
+  combine: boolean
+  /** `MLBLOCKS_ZSC_BATCH_PAIRS`: most text/class pairs in one combined model call. */
+  maxBatchPairs: number
 }
 
 export const DEFAULT_MODEL = 'Xenova/bart-large-mnli'
@@ -41,10 +45,12 @@ export function zeroShotSettings(env: Env = process.env, cwd: string = process.c
     localFolder: looksLikePath,
     modelsDir: resolve(cwd, env.MLBLOCKS_MODELS_DIR?.trim() || '.mlblocks/models'),
     hubUrl: hubUrl(env.HF_ENDPOINT?.trim() || 'https://huggingface.co/'),
-    offline: flag(env, 'MLBLOCKS_OFFLINE'),
+    offline: flag(env, 'MLBLOCKS_OFFLINE', false),
     dtype,
     maxClasses: integer(env, 'MLBLOCKS_ZSC_MAX_CLASSES', 32, 1, 1000),
     maxTextLength: integer(env, 'MLBLOCKS_ZSC_MAX_TEXT', 5000, 1, 1_000_000),
+    combine: flag(env, 'MLBLOCKS_ZSC_COMBINE', true),
+    maxBatchPairs: integer(env, 'MLBLOCKS_ZSC_BATCH_PAIRS', 64, 1, 4096),
   }
 }
 
@@ -59,9 +65,10 @@ function hubUrl(raw: string): string {
   return url.href.endsWith('/') ? url.href : `${url.href}/`
 }
 
-function flag(env: Env, name: string): boolean {
+function flag(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name]?.trim().toLowerCase()
-  if (!raw || raw === '0' || raw === 'false') return false
+  if (!raw) return fallback
+  if (raw === '0' || raw === 'false') return false
   if (raw === '1' || raw === 'true') return true
   throw new Error(`${name} must be 1, 0, true or false; got '${env[name]}'.`)
 }
