@@ -1,0 +1,200 @@
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { DataType, encodeModel, floatTensor, int64Tensor, node, type Model } from './onnx-writer.js'
+
+/**
+ * A tiny, deterministic NLI model that transformers.js loads like any BERT sequence classifier.
+ * Its "understanding" is word overlap: the entailment logit rises with the share of the
+ * hypothesis' content words whose concept also appears in the premise (a few synonyms share a
+ * concept: asap → urgent, iphone → phone, laptop → computer, ipad → tablet).
+ */
+
+const SPECIAL = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const
+const PUNCTUATION = [...'.,!?;:\'"()-']
+const LETTERS = [...'abcdefghijklmnopqrstuvwxyz0123456789']
+/** Words that carry no meaning here: the hypothesis template's and the commonest English ones. */
+const STOP_WORDS = [
+  'this', 'example', 'is', 'a', 'an', 'the', 'of', 'and', 'or', 'to', 'in', 'on', 'at', 'for', 'with', 'by', 'from',
+  'i', 'my', 'me', 'you', 'your', 'it', 'its', 'we', 'our', 'they', 'that', 'these', 'those', 'be', 'been', 'am',
+  'are', 'was', 'were', 'have', 'has', 'had', 'do', 'does', 'did', 'can', 'will', 'would', 'should', 'so', 'as',
+  'but', 'if', 'about', 'very', 'just', 'there', 'here', 'what', 'which', 'who', 'all',
+]
+const CONTENT_WORDS = [
+  'urgent', 'asap', 'immediately', 'now', 'today', 'soon', 'later', 'emergency', 'not', 'no', 'never',
+  'phone', 'iphone', 'smartphone', 'android', 'mobile', 'tablet', 'ipad', 'computer', 'laptop', 'desktop', 'pc',
+  'screen', 'battery', 'keyboard', 'broken', 'cracked', 'problem', 'issue', 'bug', 'error', 'crash', 'slow', 'fast',
+  'needs', 'need', 'resolved', 'fixed', 'fix', 'help', 'support', 'new', 'old', 'buy', 'order', 'refund', 'price',
+  'money', 'bill', 'billing', 'invoice', 'account', 'password', 'login', 'email', 'website', 'app', 'update',
+  'weather', 'sunny', 'rain', 'sport', 'football', 'music', 'movie', 'food', 'pizza', 'travel', 'flight', 'hotel',
+  'happy', 'sad', 'angry', 'great', 'good', 'bad', 'terrible', 'love', 'hate', 'politics', 'science', 'health',
+  'doctor', 'work', 'job', 'meeting', 'school', 'game', 'play', 'win', 'lose', 'car', 'train', 'delivery', 'late',
+]
+const SYNONYMS: Record<string, string> = {
+  asap: 'urgent',
+  immediately: 'urgent',
+  emergency: 'urgent',
+  iphone: 'phone',
+  smartphone: 'phone',
+  android: 'phone',
+  mobile: 'phone',
+  ipad: 'tablet',
+  laptop: 'computer',
+  desktop: 'computer',
+  pc: 'computer',
+  fix: 'fixed',
+  need: 'needs',
+  billing: 'bill',
+  invoice: 'bill',
+}
+
+/** Entailment logit = SLOPE·share − OFFSET; contradiction is its mirror image; neutral is 0. */
+const SLOPE = 6
+const OFFSET = 3
+
+export function tinyNliVocabulary(): string[] {
+  return [...SPECIAL, ...PUNCTUATION, ...LETTERS, ...LETTERS.map((l) => `##${l}`), ...STOP_WORDS, ...CONTENT_WORDS]
+}
+
+/** Writes config.json, tokenizer files and onnx/model.onnx (+ the same graph as model_quantized.onnx). */
+export async function generateTinyNliModel(dir: string): Promise<void> {
+  const vocab = tinyNliVocabulary()
+  const ids = new Map(vocab.map((token, id) => [token, id]))
+  await mkdir(join(dir, 'onnx'), { recursive: true })
+  const onnx = encodeModel(tinyNliGraph(vocab, ids))
+  await Promise.all([
+    writeJson(join(dir, 'config.json'), {
+      model_type: 'bert',
+      architectures: ['BertForSequenceClassification'],
+      id2label: { 0: 'contradiction', 1: 'neutral', 2: 'entailment' },
+      label2id: { contradiction: 0, neutral: 1, entailment: 2 },
+      vocab_size: vocab.length,
+      max_position_embeddings: 512,
+      pad_token_id: 0,
+    }),
+    writeJson(join(dir, 'tokenizer.json'), tokenizerJson(vocab)),
+    writeJson(join(dir, 'tokenizer_config.json'), {
+      tokenizer_class: 'BertTokenizer',
+      do_lower_case: true,
+      model_max_length: 512,
+      pad_token: '[PAD]',
+      unk_token: '[UNK]',
+      cls_token: '[CLS]',
+      sep_token: '[SEP]',
+      mask_token: '[MASK]',
+    }),
+    writeFile(join(dir, 'onnx', 'model.onnx'), onnx),
+    writeFile(join(dir, 'onnx', 'model_quantized.onnx'), onnx),
+  ])
+}
+
+function tinyNliGraph(vocab: readonly string[], ids: ReadonlyMap<string, number>): Model {
+  const v = vocab.length
+  const concepts = new Float32Array(v * v) // row t: one-hot of token t's concept
+  const weights = new Float32Array(v) // 1 for content words, 0 for the rest
+  const content = new Set(CONTENT_WORDS)
+  vocab.forEach((token, t) => {
+    const concept = ids.get(SYNONYMS[token] ?? token) ?? t
+    concepts[t * v + concept] = 1
+    weights[t] = content.has(token) ? 1 : 0
+  })
+  const f = DataType.FLOAT
+  return {
+    graphName: 'tiny_nli',
+    opset: 17,
+    inputs: [
+      { name: 'input_ids', dataType: DataType.INT64, shape: ['batch', 'sequence'] },
+      { name: 'attention_mask', dataType: DataType.INT64, shape: ['batch', 'sequence'] },
+    ],
+    outputs: [{ name: 'logits', dataType: f, shape: ['batch', 3] }],
+    initializers: [
+      floatTensor('concepts', [v, v], concepts),
+      floatTensor('weights', [v], weights),
+      int64Tensor('sep_id', [], [ids.get('[SEP]')!]),
+      int64Tensor('seq_axis', [], [1]),
+      int64Tensor('axes_seq', [1], [1]),
+      int64Tensor('axes_last', [1], [2]),
+      floatTensor('zero', [], [0]),
+      floatTensor('one', [], [1]),
+      floatTensor('slope', [3], [-SLOPE, 0, SLOPE]),
+      floatTensor('offset', [3], [OFFSET, 0, -OFFSET]),
+    ],
+    nodes: [
+      // Which concept each token is, whether it is real (not padding), and whether it counts.
+      node('Gather', ['concepts', 'input_ids'], ['onehot'], { axis: 0 }), // [B,S,V]
+      node('Cast', ['attention_mask'], ['real'], { to: f }), // [B,S]
+      node('Gather', ['weights', 'input_ids'], ['weight']), // [B,S]
+      // Segments: before the first [SEP] is the premise, between the first and second the hypothesis.
+      node('Equal', ['input_ids', 'sep_id'], ['is_sep_b']),
+      node('Cast', ['is_sep_b'], ['is_sep'], { to: f }),
+      node('CumSum', ['is_sep', 'seq_axis'], ['segment']), // 0 premise, 1 first [SEP] + hypothesis, 2 after
+      node('Equal', ['segment', 'zero'], ['in_premise_b']),
+      node('Cast', ['in_premise_b'], ['in_premise'], { to: f }),
+      node('Equal', ['segment', 'one'], ['in_hypothesis_b']),
+      node('Cast', ['in_hypothesis_b'], ['in_hypothesis'], { to: f }),
+      node('Sub', ['one', 'is_sep'], ['not_sep']),
+      node('Mul', ['in_premise', 'real'], ['premise_mask']),
+      node('Mul', ['in_hypothesis', 'not_sep'], ['hyp_tokens']),
+      node('Mul', ['hyp_tokens', 'real'], ['hyp_real']),
+      node('Mul', ['hyp_real', 'weight'], ['hyp_mask']),
+      // Bags of concepts: which the premise has (0/1), how often each content word is in the hypothesis.
+      node('Unsqueeze', ['premise_mask', 'axes_last'], ['premise_mask3']),
+      node('Mul', ['onehot', 'premise_mask3'], ['premise_onehot']),
+      node('ReduceSum', ['premise_onehot', 'axes_seq'], ['premise_counts'], { keepdims: 0 }), // [B,V]
+      node('Min', ['premise_counts', 'one'], ['premise_has']),
+      node('Unsqueeze', ['hyp_mask', 'axes_last'], ['hyp_mask3']),
+      node('Mul', ['onehot', 'hyp_mask3'], ['hyp_onehot']),
+      node('ReduceSum', ['hyp_onehot', 'axes_seq'], ['hyp_counts'], { keepdims: 0 }), // [B,V]
+      // share = covered content words / content words (at least 1)
+      node('Mul', ['hyp_counts', 'premise_has'], ['covered_counts']),
+      node('ReduceSum', ['covered_counts', 'axes_seq'], ['covered'], { keepdims: 1 }), // [B,1]
+      node('ReduceSum', ['hyp_counts', 'axes_seq'], ['total'], { keepdims: 1 }), // [B,1]
+      node('Max', ['total', 'one'], ['total_at_least_1']),
+      node('Div', ['covered', 'total_at_least_1'], ['share']),
+      node('Mul', ['share', 'slope'], ['scaled']), // [B,3]
+      node('Add', ['scaled', 'offset'], ['logits']),
+    ],
+  }
+}
+
+/** A WordPiece BERT tokenizer in the Hugging Face tokenizers JSON format. */
+function tokenizerJson(vocab: readonly string[]) {
+  const id = (token: string) => vocab.indexOf(token)
+  const special = (token: string, typeId: number) => ({ SpecialToken: { id: token, type_id: typeId } })
+  const sequence = (name: 'A' | 'B', typeId: number) => ({ Sequence: { id: name, type_id: typeId } })
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: SPECIAL.map((content) => ({
+      id: id(content),
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
+    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+    pre_tokenizer: { type: 'BertPreTokenizer' },
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [special('[CLS]', 0), sequence('A', 0), special('[SEP]', 0)],
+      pair: [special('[CLS]', 0), sequence('A', 0), special('[SEP]', 0), sequence('B', 1), special('[SEP]', 1)],
+      special_tokens: Object.fromEntries(
+        ['[CLS]', '[SEP]'].map((t) => [t, { id: t, ids: [id(t)], tokens: [t] }]),
+      ),
+    },
+    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+    model: {
+      type: 'WordPiece',
+      unk_token: '[UNK]',
+      continuing_subword_prefix: '##',
+      max_input_chars_per_word: 100,
+      vocab: Object.fromEntries(vocab.map((token, i) => [token, i])),
+    },
+  }
+}
+
+async function writeJson(path: string, value: unknown): Promise<void> {
+  await writeFile(path, `${JSON.stringify(value, null, 2)}\n`)
+}

@@ -1,0 +1,36 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createServer, type CreateServerOptions, type MlblocksConfig } from '@mlblocks/core'
+import type { FastifyInstance } from 'fastify'
+import { generateTinyNliModel } from '../model-gen/tiny-nli.js'
+
+/** Generates the tiny NLI model into a fresh temporary folder; `remove()` deletes it. */
+export async function tinyModel(): Promise<{ dir: string; remove: () => void }> {
+  const root = mkdtempSync(join(tmpdir(), 'mlb-tiny-nli-'))
+  const dir = join(root, 'tiny-nli')
+  await generateTinyNliModel(dir)
+  return { dir, remove: () => rmSync(root, { recursive: true, force: true }) }
+}
+
+/** Any request beyond this machine (loopback) fails the test: models load from disk or a local server. */
+export function forbidNetwork(): () => void {
+  const original = globalThis.fetch
+  globalThis.fetch = async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input))
+    if (url.hostname !== '127.0.0.1') throw new Error(`network access in a test: ${url.href}`)
+    return original(input, init)
+  }
+  return () => {
+    globalThis.fetch = original
+  }
+}
+
+export function buildServer(config: MlblocksConfig, options: CreateServerOptions = {}): Promise<FastifyInstance> {
+  return createServer(config, { env: {}, server: { logLevel: 'silent' }, ...options })
+}
+
+export const SEED = {
+  text: 'I have a problem with my iphone that needs to be resolved asap!!',
+  classes: ['urgent', 'not urgent', 'phone', 'tablet', 'computer'],
+}
