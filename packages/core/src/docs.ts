@@ -1,12 +1,16 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
-import type { OpenApiExtension } from './fastify-types.js'
+import type { SecurityScheme } from './fastify-types.js'
 
 export const DOCS_PREFIX = '/docs'
 
 /** OpenAPI 3 from the route schemas, at /docs/json, with the UI at /docs. Both stay open. */
-export async function registerDocs(app: FastifyInstance, extensions: readonly OpenApiExtension[], version: string): Promise<void> {
+export async function registerDocs(
+  app: FastifyInstance,
+  securitySchemes: Record<string, SecurityScheme>,
+  version: string,
+): Promise<void> {
   app.addHook('onRoute', (route) => {
     if (route.url === DOCS_PREFIX || route.url.startsWith(`${DOCS_PREFIX}/`)) {
       route.config = { ...route.config, public: true }
@@ -25,12 +29,8 @@ export async function registerDocs(app: FastifyInstance, extensions: readonly Op
         { name: 'blocks', description: 'Blocks and their predict endpoints' },
         { name: 'health', description: 'Liveness and readiness probes' },
       ],
-    },
-    transformObject: (documents) => {
-      if (!('openapiObject' in documents)) return documents.swaggerObject
-      const document = documents.openapiObject as Parameters<OpenApiExtension>[0]
-      for (const extend of extensions) extend(document)
-      return document
+      // Read when the document is generated, so plugins registered later can still add to it.
+      components: { securitySchemes },
     },
   })
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX })

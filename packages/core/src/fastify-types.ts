@@ -5,13 +5,15 @@ import type { ServerSettings } from './settings.js'
 /** Decides whether the current request may see and call a block. */
 export type BlockAccess = (blockName: string) => boolean
 
-export type OpenApiExtension = (document: OpenAPIV3.Document) => void
+export type SecurityScheme = OpenAPIV3.SecuritySchemeObject
 
 export interface MlblocksDecorator {
   readonly settings: ServerSettings
+  /** The environment the server reads settings from (`createServer`'s `env`, default `process.env`); plugins read theirs here too. */
+  readonly env: Readonly<Record<string, string | undefined>>
   readonly blocks: BlockRegistry
-  /** Lets a plugin add to the OpenAPI document, e.g. its security schemes. */
-  extendOpenApi(extension: OpenApiExtension): void
+  /** Lets a plugin declare a security scheme in the OpenAPI document, for its routes' `schema.security`. */
+  addSecurityScheme(name: string, scheme: SecurityScheme): void
 }
 
 declare module 'fastify' {

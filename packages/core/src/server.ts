@@ -8,7 +8,7 @@ import { blockRoutes } from './blocks/routes.js'
 import type { MlblocksConfig } from './config.js'
 import { registerDocs } from './docs.js'
 import { ConfigError } from './errors.js'
-import type { OpenApiExtension } from './fastify-types.js'
+import type { SecurityScheme } from './fastify-types.js'
 import { healthRoutes } from './health.js'
 import { installErrorHandling } from './http/error-handler.js'
 import { schemaController } from './http/validation.js'
@@ -21,7 +21,7 @@ export interface CreateServerOptions {
   server?: ServerConfig
   /** Switch plugins in code, over the environment and the config file: `{ '@mlblocks/auth': true }`. */
   plugins?: PluginOverrides
-  /** Environment to read settings from; default `process.env`. */
+  /** Environment to read settings from, for core and plugins; default `process.env`. */
   env?: Env
   /** Folder that plugin modules resolve from; default the current directory. The CLI passes the config file's folder. */
   root?: string
@@ -61,11 +61,12 @@ export async function createServer(config: MlblocksConfig = {}, options: CreateS
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const registry = new BlockRegistry(blocks)
-  const openApiExtensions: OpenApiExtension[] = []
+  const securitySchemes: Record<string, SecurityScheme> = {}
   app.decorate('mlblocks', {
     settings,
+    env,
     blocks: registry,
-    extendOpenApi: (extension: OpenApiExtension) => void openApiExtensions.push(extension),
+    addSecurityScheme: (name: string, scheme: SecurityScheme) => void (securitySchemes[name] = scheme),
   })
   app.decorateRequest('blockAccess', null)
   app.addHook('onRequest', async (request, reply) => {
@@ -73,7 +74,7 @@ export async function createServer(config: MlblocksConfig = {}, options: CreateS
   })
   installErrorHandling(app, settings.bodyLimit)
   app.removeContentTypeParser('text/plain') // bodies are JSON; anything else is a 415
-  await registerDocs(app, openApiExtensions, version)
+  await registerDocs(app, securitySchemes, version)
 
   plugins.forEach((plugin, i) => app.register(pluginFns[i]!, plugin.options))
   await app.register(healthRoutes, { registry })

@@ -47,13 +47,14 @@ describe('OpenAPI docs', () => {
     expect(doc.paths['/blocks/{name}']).toBeUndefined()
   })
 
-  it('lets a plugin extend the document', async () => {
+  it('lets a plugin declare a security scheme its routes use', async () => {
     const server = await buildTestServer(
       { blocks: [echoBlock] },
       { plugins: { [new URL('./fixtures/openapi-plugin.mjs', import.meta.url).pathname]: true } },
     )
     const doc = (await server.inject('/docs/json')).json()
     expect(doc.components.securitySchemes).toEqual({ bearer: { type: 'http', scheme: 'bearer' } })
+    expect(doc.paths['/fixture/secured'].get.security).toEqual([{ bearer: [] }])
     await server.close()
   })
 })
