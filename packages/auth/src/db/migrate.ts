@@ -1,0 +1,21 @@
+import { fileURLToPath } from 'node:url'
+import type { AuthDatabase } from './client.js'
+
+/** Advisory lock keys: any constant shared by every instance of this package. */
+export const LOCK = { migrate: 0x6d6c6201, admins: 0x6d6c6202 } as const
+
+const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url))
+const config = { migrationsFolder, migrationsSchema: 'mlblocks_auth', migrationsTable: '__drizzle_migrations' }
+
+/** Applies the shipped SQL migrations under an advisory lock: instances starting together migrate once. */
+export async function migrateDatabase(database: AuthDatabase): Promise<void> {
+  await database.withLock(LOCK.migrate, async () => {
+    if (database.kind === 'postgres') {
+      const { migrate } = await import('drizzle-orm/postgres-js/migrator')
+      await migrate(database.db as never, config)
+    } else {
+      const { migrate } = await import('drizzle-orm/pglite/migrator')
+      await migrate(database.db as never, config)
+    }
+  })
+}

@@ -1,0 +1,55 @@
+import { sql } from 'drizzle-orm'
+import { boolean, index, pgSchema, text, timestamp, uuid } from 'drizzle-orm/pg-core'
+
+/** Auth owns its own Postgres schema, so it never collides with an application's tables. */
+export const authSchema = pgSchema('mlblocks_auth')
+
+export const role = authSchema.enum('role', ['admin', 'user'])
+
+export const users = authSchema.table('users', {
+  userId: uuid('user_id').primaryKey().defaultRandom(),
+  username: text('username').notNull().unique(),
+  hashedPassword: text('hashed_password').notNull(),
+  role: role('role').notNull().default('user'),
+  /** Block names this user may call; `{*}` for all. Admins reach every block whatever this says. */
+  blocks: text('blocks').array().notNull().default(sql`'{*}'::text[]`),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  disabled: boolean('disabled').notNull().default(false),
+})
+
+/** One row per login token (the JWT's `jti`), so that a token can be revoked before it expires. */
+export const tokens = authSchema.table(
+  'tokens',
+  {
+    tokenId: uuid('token_id').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.userId, { onDelete: 'cascade' }),
+    expirationDate: timestamp('expiration_date', { withTimezone: true }).notNull(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('tokens_user_id_idx').on(t.userId)],
+)
+
+/** API keys are stored as a SHA-256 hash, found by its unique index; only a short prefix is shown. */
+export const apiKeys = authSchema.table(
+  'api_keys',
+  {
+    keyId: uuid('key_id').primaryKey().defaultRandom(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.userId, { onDelete: 'cascade' }),
+    keyHash: text('key_hash').notNull().unique(),
+    prefix: text('prefix').notNull(),
+    expirationDate: timestamp('expiration_date', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('api_keys_user_id_idx').on(t.userId)],
+)
+
+export type UserRow = typeof users.$inferSelect
+export type ApiKeyRow = typeof apiKeys.$inferSelect
+export type Role = UserRow['role']

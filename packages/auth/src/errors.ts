@@ -1,0 +1,53 @@
+import createError from '@fastify/error'
+
+/** Auth's error codes. Core's error handler writes them in the one MLBlocks shape. */
+export const Unauthorized = createError(
+  'MLB_UNAUTHORIZED',
+  'A valid credential is required: send Authorization: Bearer <token or API key>, or X-API-Key: <API key>. Log in again if your token has expired or was revoked.',
+  401,
+)
+export const LoginFailed = createError('MLB_LOGIN_FAILED', 'Wrong username or password.', 401)
+export const AdminOnly = createError('MLB_FORBIDDEN', 'This route is for admins only.', 403)
+export const BlockForbidden = createError<[string]>(
+  'MLB_FORBIDDEN',
+  "You may not call the block '%s'. Ask an admin to grant it to you.",
+  403,
+)
+export const UserNotFound = createError<[string]>('MLB_USER_NOT_FOUND', "No user with id '%s'.", 404)
+export const ApiKeyNotFound = createError<[string]>('MLB_API_KEY_NOT_FOUND', "No API key with id '%s'.", 404)
+export const UsernameTaken = createError<[string]>('MLB_USERNAME_TAKEN', "The username '%s' is taken.", 409)
+export const LastAdmin = createError(
+  'MLB_LAST_ADMIN',
+  'This is the last active admin: create or promote another admin first.',
+  409,
+)
+export const NotATokenLogout = createError(
+  'MLB_BAD_REQUEST',
+  'Log out ends a login token. To stop an API key, an admin deletes it: DELETE /admin/apikeys/:id.',
+  400,
+)
+export const RateLimited = createError<[number]>(
+  'MLB_RATE_LIMITED',
+  'Too many login attempts. Retry after %d seconds.',
+  429,
+)
+export const Unavailable = createError(
+  'MLB_UNAVAILABLE',
+  'The auth database is unreachable. Retry in a few seconds.',
+  503,
+)
+
+/** For the README and the OpenAPI document. */
+export const authErrorCodes = [
+  ['MLB_BAD_INPUT', 400, 'a field fails its schema or the password policy; the message names it'],
+  ['MLB_BAD_REQUEST', 400, 'POST /logout with an API key'],
+  ['MLB_UNAUTHORIZED', 401, 'missing, malformed, expired or revoked credential, or a disabled or deleted user (one message)'],
+  ['MLB_LOGIN_FAILED', 401, 'wrong username or password (one message, same time)'],
+  ['MLB_FORBIDDEN', 403, 'a non-admin on /admin, or a block not granted (named)'],
+  ['MLB_USER_NOT_FOUND', 404, 'no user with that id'],
+  ['MLB_API_KEY_NOT_FOUND', 404, 'no API key with that id'],
+  ['MLB_USERNAME_TAKEN', 409, 'the username exists'],
+  ['MLB_LAST_ADMIN', 409, 'deleting, disabling or demoting the last active admin'],
+  ['MLB_RATE_LIMITED', 429, 'too many login attempts; see Retry-After'],
+  ['MLB_UNAVAILABLE', 503, 'the database is unreachable'],
+] as const

@@ -1,0 +1,39 @@
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
+import { AdminOnly, BlockForbidden, Unauthorized } from '../errors.js'
+import type { Credentials } from '../services/credentials.js'
+import { mayCall } from '../services/principal.js'
+
+const BEARER = /^Bearer ([!-~]+)$/i
+
+/**
+ * The credential of a request: `Authorization: Bearer <token or key>`, else `X-API-Key: <key>`.
+ * Never the query string.
+ */
+export function credentialOf(request: FastifyRequest): string | undefined {
+  const authorization = request.headers.authorization
+  if (authorization !== undefined) return BEARER.exec(authorization)?.[1] ?? ''
+  const key = request.headers['x-api-key']
+  return typeof key === 'string' ? key : undefined
+}
+
+/**
+ * The one check, on every route that is not public: who is calling (401 otherwise, with one message
+ * whatever went wrong), and, on a block's routes, whether they may call it (403 naming it).
+ */
+export function authenticate(credentials: Credentials): onRequestAsyncHookHandler {
+  return async function mlblocksAuthenticate(request: FastifyRequest) {
+    const { config } = request.routeOptions
+    if (config.public || request.is404) return
+    const credential = credentialOf(request)
+    const principal = credential === undefined ? null : await credentials.verify(credential)
+    if (!principal) throw new Unauthorized()
+    request.principal = principal
+    if (principal.role !== 'admin') request.blockAccess = (block) => mayCall(principal, block)
+    if (config.block !== undefined && !mayCall(principal, config.block)) throw new BlockForbidden(config.block)
+  }
+}
+
+/** Route-level: only admins past this point. */
+export async function requireAdmin(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  if (request.principal?.role !== 'admin') throw new AdminOnly()
+}

@@ -1,0 +1,75 @@
+import fastifyJwt from '@fastify/jwt'
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyPluginAsync } from 'fastify'
+import fp from 'fastify-plugin'
+import type { BlockAccess } from '@mlblocks/core'
+import { openDatabase } from './db/client.js'
+import { migrateDatabase } from './db/migrate.js'
+import { RateLimited } from './errors.js'
+import { authenticate } from './hooks/authenticate.js'
+import { documentSecurity } from './openapi.js'
+import { authRoutes } from './routes/index.js'
+import { ApiKeys } from './services/api-keys.js'
+import { Credentials } from './services/credentials.js'
+import { preparePasswords } from './services/passwords.js'
+import type { Principal } from './services/principal.js'
+import { Tokens } from './services/tokens.js'
+import { Users } from './services/users.js'
+import { resolveSettings, type AuthOptions } from './settings.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is calling: set on every route that is not public; `null` on public routes. */
+    principal: Principal | null
+  }
+}
+
+export type { AuthOptions, AuthSettings } from './settings.js'
+export type { Principal } from './services/principal.js'
+export { authErrorCodes } from './errors.js'
+export type { BlockAccess }
+
+/**
+ * Users, login tokens, API keys, roles and per-block access for MLBlocks. Registered by core's
+ * plugin registry only when auth is enabled; it then checks every route that is not public.
+ */
+const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
+  // One line naming the setting and AUTH_ENABLED=false. Under core, the environment is core's.
+  const settings = resolveSettings({ env: app.mlblocks?.env, ...options })
+  const database = await openDatabase(settings.database)
+  app.addHook('onClose', () => database.close())
+
+  const tokens = new Tokens(database.db, { sign: (p) => app.jwt.sign(p), verify: (t) => app.jwt.verify(t) }, settings.tokenTtlMs)
+  const apiKeys = new ApiKeys(database.db)
+  const credentials = new Credentials(tokens, apiKeys, settings.cacheTtlMs)
+  const users = new Users(database.db, (userId) => credentials.forgetUser(userId))
+  try {
+    await migrateDatabase(database)
+    const admin = await users.bootstrapAdmin(settings.admin)
+    if (admin === 'created') app.log.info({ username: settings.admin?.username }, 'auth: first admin created')
+    await preparePasswords()
+  } catch (err) {
+    await database.close()
+    throw err
+  }
+
+  await app.register(fastifyJwt, {
+    secret: settings.jwtSecret,
+    sign: { algorithm: 'HS256', iss: 'mlblocks' },
+    verify: { algorithms: ['HS256'], allowedIss: 'mlblocks' },
+  })
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) => new RateLimited(Math.ceil(context.ttl / 1000)),
+  })
+
+  app.decorateRequest('principal', null)
+  app.addHook('onRoute', documentSecurity)
+  app.mlblocks?.addSecurityScheme('bearer', { type: 'http', scheme: 'bearer', description: 'A login token from POST /login, or an API key' })
+  app.mlblocks?.addSecurityScheme('apiKey', { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key' })
+  app.addHook('onRequest', authenticate(credentials))
+  await app.register(authRoutes, { users, tokens, apiKeys, credentials, settings })
+}
+
+export const mlblocksAuthPlugin = fp(mlblocksAuth, { name: '@mlblocks/auth', fastify: '5.x' })
+export default mlblocksAuthPlugin

@@ -1,0 +1,73 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { ErrorReply } from '@mlblocks/core'
+import { requireAdmin } from '../hooks/authenticate.js'
+import { toUserRecord } from '../services/principal.js'
+import type { RouteDeps } from './index.js'
+import { BlockGrants, Id, NewPassword, Role, Username, UserRecord } from './schemas.js'
+
+export const CreateUserBody = Type.Object(
+  { username: Username, password: NewPassword, role: Role, blocks: Type.Optional(BlockGrants) },
+  { additionalProperties: false },
+)
+export const CreatedUser = Type.Object({
+  user_id: Type.String(),
+  username: Type.String(),
+  creation_date: Type.String({ format: 'date-time' }),
+  role: Role,
+  blocks: Type.Array(Type.String()),
+})
+export const UpdateUserBody = Type.Object(
+  { role: Type.Optional(Role), password: Type.Optional(NewPassword), blocks: Type.Optional(BlockGrants), disabled: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false, minProperties: 1 },
+)
+
+const errors = { 400: ErrorReply, 404: ErrorReply, 409: ErrorReply }
+
+export const adminUserRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { users }) => {
+  app.addHook('onRequest', requireAdmin)
+
+  app.post(
+    '/admin/users',
+    { schema: { tags: ['admin'], summary: 'Create a user (blocks default to ["*"])', body: CreateUserBody, response: { 201: CreatedUser, ...errors } } },
+    async (request, reply) => {
+      const { creation_date, user_id, username, role, blocks } = toUserRecord(await users.create(request.body))
+      return reply.code(201).send({ user_id, username, creation_date, role, blocks })
+    },
+  )
+
+  app.get(
+    '/admin/users',
+    { schema: { tags: ['admin'], summary: 'List users', response: { 200: Type.Array(UserRecord) } } },
+    async () => (await users.list()).map(toUserRecord),
+  )
+
+  app.get(
+    '/admin/users/:id',
+    { schema: { tags: ['admin'], summary: 'One user', params: Id, response: { 200: UserRecord, ...errors } } },
+    async (request) => toUserRecord(await users.get(request.params.id)),
+  )
+
+  app.patch(
+    '/admin/users/:id',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Change role, password, blocks or disabled; demoting, disabling or a new password revoke the user’s tokens and keys',
+        params: Id,
+        body: UpdateUserBody,
+        response: { 200: UserRecord, ...errors },
+      },
+    },
+    async (request) => toUserRecord(await users.update(request.params.id, request.body)),
+  )
+
+  app.delete(
+    '/admin/users/:id',
+    { schema: { tags: ['admin'], summary: 'Delete a user, with their tokens and keys', params: Id, response: { 204: Type.Null(), ...errors } } },
+    async (request, reply) => {
+      await users.remove(request.params.id)
+      return reply.code(204).send(null)
+    },
+  )
+}

@@ -1,0 +1,28 @@
+import type { FastifyPluginAsync } from 'fastify'
+import type { ApiKeys } from '../services/api-keys.js'
+import type { Credentials } from '../services/credentials.js'
+import type { Tokens } from '../services/tokens.js'
+import type { Users } from '../services/users.js'
+import type { AuthSettings } from '../settings.js'
+import { adminApiKeyRoutes } from './admin-api-keys.js'
+import { adminUserRoutes } from './admin-users.js'
+import { loginRoute } from './login.js'
+import { logoutRoute } from './logout.js'
+import { meRoute } from './me.js'
+
+export interface RouteDeps {
+  users: Users
+  tokens: Tokens
+  apiKeys: ApiKeys
+  credentials: Credentials
+  settings: AuthSettings
+}
+
+/** Auth's own routes, each group encapsulated so that its hooks (admin only) stay inside. */
+export const authRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
+  await app.register(loginRoute, deps)
+  await app.register(logoutRoute, deps)
+  await app.register(meRoute, deps)
+  await app.register(adminUserRoutes, deps)
+  await app.register(adminApiKeyRoutes, deps)
+}

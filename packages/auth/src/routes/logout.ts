@@ -1,0 +1,18 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { NotATokenLogout } from '../errors.js'
+import type { RouteDeps } from './index.js'
+
+export const logoutRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { tokens, credentials }) => {
+  app.post(
+    '/logout',
+    { schema: { tags: ['auth'], summary: 'Revoke the login token of this request', response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      const principal = request.principal!
+      if (principal.via !== 'token') throw new NotATokenLogout()
+      await tokens.revoke(principal.credentialId)
+      credentials.forgetCredential(principal.credentialId)
+      return reply.code(204).send(null)
+    },
+  )
+}

@@ -1,0 +1,14 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { RouteDeps } from './index.js'
+import { UserDetails } from './schemas.js'
+
+export const meRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app) => {
+  app.get(
+    '/me',
+    { schema: { tags: ['auth'], summary: 'Who am I: the user behind this token or key', response: { 200: UserDetails } } },
+    async (request) => {
+      const { userId, username, role, blocks } = request.principal!
+      return { user_id: userId, username, role, blocks: [...blocks] }
+    },
+  )
+}

@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto'
+import { and, eq, isNull } from 'drizzle-orm'
+import type { Db } from '../db/client.js'
+import { tokens, users, type UserRow } from '../db/schema.js'
+import type { Principal } from './principal.js'
+
+export interface Signer {
+  sign(payload: { sub: string; jti: string; exp: number }): string
+  /** Checks signature (HS256 only) and expiry; throws otherwise. */
+  verify(token: string): { sub?: unknown; jti?: unknown }
+}
+
+/** Login tokens: JWTs whose `jti` is a row, so that they can be revoked before they expire. */
+export class Tokens {
+  constructor(
+    private readonly db: Db,
+    private readonly signer: Signer,
+    private readonly ttlMs: number,
+  ) {}
+
+  async issue(user: UserRow): Promise<{ jwt: string; expiresAt: Date }> {
+    const tokenId = randomUUID()
+    // Whole seconds, as in the JWT, so that the row and the token expire together.
+    const expiresAt = new Date(Math.floor((Date.now() + this.ttlMs) / 1000) * 1000)
+    await this.db.insert(tokens).values({ tokenId, userId: user.userId, expirationDate: expiresAt })
+    return { jwt: this.signer.sign({ sub: user.userId, jti: tokenId, exp: expiresAt.getTime() / 1000 }), expiresAt }
+  }
+
+  /** The principal and the token's expiry, or null: bad signature, expired, revoked, unknown, or user gone or disabled. */
+  async verify(jwt: string): Promise<{ principal: Principal; expiresAt: Date } | null> {
+    let claims: { sub?: unknown; jti?: unknown }
+    try {
+      claims = this.signer.verify(jwt)
+    } catch {
+      return null
+    }
+    if (typeof claims.jti !== 'string' || typeof claims.sub !== 'string') return null
+    const [row] = await this.db
+      .select({ token: tokens, user: users })
+      .from(tokens)
+      .innerJoin(users, eq(users.userId, tokens.userId))
+      .where(and(eq(tokens.tokenId, claims.jti), isNull(tokens.revokedAt)))
+    if (!row || row.user.userId !== claims.sub || row.user.disabled || row.token.expirationDate.getTime() <= Date.now()) return null
+    const { user } = row
+    return {
+      principal: { userId: user.userId, username: user.username, role: user.role, blocks: user.blocks, via: 'token', credentialId: claims.jti },
+      expiresAt: row.token.expirationDate,
+    }
+  }
+
+  async revoke(tokenId: string): Promise<void> {
+    await this.db.update(tokens).set({ revokedAt: new Date() }).where(and(eq(tokens.tokenId, tokenId), isNull(tokens.revokedAt)))
+  }
+}

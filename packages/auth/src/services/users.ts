@@ -1,0 +1,146 @@
+import { and, asc, count, eq, isNull, sql } from 'drizzle-orm'
+import type { Db } from '../db/client.js'
+import { LOCK } from '../db/migrate.js'
+import { apiKeys, tokens, users, type Role, type UserRow } from '../db/schema.js'
+import { LastAdmin, UsernameTaken, UserNotFound } from '../errors.js'
+import { AuthSettingError } from '../settings.js'
+import { pgCode, UNIQUE_VIOLATION } from './db-errors.js'
+import { checkPassword, hashPassword } from './passwords.js'
+
+export interface NewUser {
+  username: string
+  password: string
+  role: Role
+  blocks?: readonly string[]
+}
+
+export interface UserChanges {
+  role?: Role
+  password?: string
+  blocks?: readonly string[]
+  disabled?: boolean
+}
+
+/** Called after a change that must reach cached credentials at once (revocation, new grants). */
+export type OnUserChanged = (userId: string) => void
+
+export class Users {
+  constructor(
+    private readonly db: Db,
+    private readonly onChanged: OnUserChanged,
+  ) {}
+
+  async create(input: NewUser): Promise<UserRow> {
+    const hashedPassword = await hashPassword(input.password)
+    try {
+      const [row] = await this.db
+        .insert(users)
+        .values({ username: input.username, hashedPassword, role: input.role, blocks: [...(input.blocks ?? ['*'])] })
+        .returning()
+      return row!
+    } catch (err) {
+      if (pgCode(err) === UNIQUE_VIOLATION) throw new UsernameTaken(input.username)
+      throw err
+    }
+  }
+
+  list(): Promise<UserRow[]> {
+    return this.db.select().from(users).orderBy(asc(users.createdAt), asc(users.username))
+  }
+
+  async get(userId: string): Promise<UserRow> {
+    const [row] = await this.db.select().from(users).where(eq(users.userId, userId))
+    if (!row) throw new UserNotFound(userId)
+    return row
+  }
+
+  /**
+   * The user if the password is right, else null. An unknown or disabled user costs one argon2
+   * verification too, so every failure takes the same time.
+   */
+  async login(username: string, password: string): Promise<UserRow | null> {
+    const [row] = await this.db.select().from(users).where(eq(users.username, username))
+    const ok = await checkPassword(row?.hashedPassword, password)
+    return ok && row && !row.disabled ? row : null
+  }
+
+  /** Applies changes; demoting, disabling or a new password revoke every token and key of the user. */
+  async update(userId: string, changes: UserChanges): Promise<UserRow> {
+    const hashedPassword = changes.password === undefined ? undefined : await hashPassword(changes.password)
+    const row = await this.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(${LOCK.admins})`)
+      const [current] = await tx.select().from(users).where(eq(users.userId, userId))
+      if (!current) throw new UserNotFound(userId)
+      const losesAdmin = isActiveAdmin(current) && (changes.role === 'user' || changes.disabled === true)
+      if (losesAdmin && (await activeAdmins(tx)) <= 1) throw new LastAdmin()
+      const [updated] = await tx
+        .update(users)
+        .set({
+          ...(changes.role === undefined ? {} : { role: changes.role }),
+          ...(changes.blocks === undefined ? {} : { blocks: [...changes.blocks] }),
+          ...(changes.disabled === undefined ? {} : { disabled: changes.disabled }),
+          ...(hashedPassword === undefined ? {} : { hashedPassword }),
+        })
+        .where(eq(users.userId, userId))
+        .returning()
+      const demoted = current.role === 'admin' && updated!.role === 'user'
+      const disabled = !current.disabled && updated!.disabled
+      if (demoted || disabled || hashedPassword !== undefined) await revokeAll(tx, userId)
+      return updated!
+    })
+    this.onChanged(userId)
+    return row
+  }
+
+  async remove(userId: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(${LOCK.admins})`)
+      const [current] = await tx.select().from(users).where(eq(users.userId, userId))
+      if (!current) throw new UserNotFound(userId)
+      if (isActiveAdmin(current) && (await activeAdmins(tx)) <= 1) throw new LastAdmin()
+      await tx.delete(users).where(eq(users.userId, userId)) // tokens and keys go with it (cascade)
+    })
+    this.onChanged(userId)
+  }
+
+  /**
+   * Creates the first admin when no active admin exists. Never touches an existing user: if the
+   * name is taken by someone who is not an admin, start-up stops and says so.
+   */
+  async bootstrapAdmin(admin: { username: string; password: string } | null): Promise<'created' | 'exists' | 'skipped'> {
+    if (!admin) return 'skipped'
+    if ((await activeAdmins(this.db)) > 0) return 'exists'
+    const [taken] = await this.db.select().from(users).where(eq(users.username, admin.username))
+    if (taken) {
+      throw new AuthSettingError(
+        `MLBLOCKS_ADMIN_USERNAME '${admin.username}' belongs to a user who is not an active admin, and no admin exists: choose another name, or promote that user with \`mlblocks-auth create-admin\``,
+      )
+    }
+    await this.create({ username: admin.username, password: admin.password, role: 'admin' })
+    return 'created'
+  }
+}
+
+function isActiveAdmin(u: UserRow): boolean {
+  return u.role === 'admin' && !u.disabled
+}
+
+async function activeAdmins(db: Pick<Db, 'select'>): Promise<number> {
+  const [row] = await db
+    .select({ n: count() })
+    .from(users)
+    .where(and(eq(users.role, 'admin'), eq(users.disabled, false)))
+  return row?.n ?? 0
+}
+
+async function revokeAll(db: Pick<Db, 'update'>, userId: string): Promise<void> {
+  const now = new Date()
+  await db.update(tokens).set({ revokedAt: now }).where(and(eq(tokens.userId, userId), isNull(tokens.revokedAt)))
+  await db.update(apiKeys).set({ revokedAt: now }).where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)))
+}
+
+/** For the recovery CLI: sets a new password (revoking the user's credentials) by username. */
+export async function findByUsername(db: Db, username: string): Promise<UserRow | undefined> {
+  const [row] = await db.select().from(users).where(eq(users.username, username))
+  return row
+}

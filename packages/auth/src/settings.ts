@@ -1,0 +1,127 @@
+import { resolve } from 'node:path'
+
+/** Options of the plugin (camelCase); each can also come from the environment, which wins. */
+export interface AuthOptions {
+  /** `AUTH_JWT_SECRET`: signs login tokens (HS256). At least 32 bytes. */
+  jwtSecret?: string
+  /** `AUTH_TOKEN_TTL`: how long a login token lives, e.g. `15m`, `1h`, `2d`. Default `1h`. */
+  tokenTtl?: string
+  /** `DATABASE_URL`: a Postgres URL. Unset: an embedded database under `dataDir`. */
+  databaseUrl?: string
+  /** `MLBLOCKS_DATA_DIR`: folder of the embedded database. Default `./.mlblocks`. */
+  dataDir?: string
+  /** `MLBLOCKS_ADMIN_USERNAME` and `MLBLOCKS_ADMIN_PASSWORD`: first admin, created when none exists. */
+  adminUsername?: string
+  adminPassword?: string
+  /** `AUTH_CACHE_TTL`: how long a verified credential is trusted without the database. Default `5s`; `0` turns the cache off. */
+  cacheTtl?: string
+  /** `AUTH_LOGIN_RATE_LIMIT`: login attempts per minute per client address. Default 10. */
+  loginRateLimit?: number | string
+  /** Environment to read; default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>
+}
+
+export interface AuthSettings {
+  jwtSecret: string
+  tokenTtlMs: number
+  database: { kind: 'postgres'; url: string } | { kind: 'embedded'; dir: string }
+  admin: { username: string; password: string } | null
+  cacheTtlMs: number
+  loginRateLimit: number
+}
+
+export const PASSWORD_MIN = 12
+export const PASSWORD_MAX = 1024
+export const USERNAME_PATTERN = '^[A-Za-z0-9._@-]{1,64}$'
+
+const OFF = 'or set AUTH_ENABLED=false to turn auth off'
+
+/** A start-up problem: one line naming the setting, the fix and the off switch. */
+export class AuthSettingError extends Error {
+  readonly code = 'MLB_AUTH_CONFIG'
+  constructor(message: string) {
+    super(`${message}, ${OFF}.`)
+    this.name = 'AuthSettingError'
+  }
+}
+
+/** Validates every setting; throws an AuthSettingError for the first bad one. Never echoes a secret. */
+export function resolveSettings(options: AuthOptions = {}): AuthSettings {
+  const env = options.env ?? process.env
+  const pick = (name: string, option: string | number | undefined): string | undefined => {
+    const fromEnv = env[name]?.trim()
+    return fromEnv ? fromEnv : option === undefined ? undefined : String(option).trim() || undefined
+  }
+
+  const jwtSecret = pick('AUTH_JWT_SECRET', options.jwtSecret)
+  if (!jwtSecret || Buffer.byteLength(jwtSecret) < 32) {
+    throw new AuthSettingError(
+      'AUTH_JWT_SECRET is missing or shorter than 32 bytes: set it to a long random secret (e.g. `openssl rand -base64 48`)',
+    )
+  }
+
+  const tokenTtlMs = duration('AUTH_TOKEN_TTL', pick('AUTH_TOKEN_TTL', options.tokenTtl) ?? '1h', 60_000, 30 * 86_400_000)
+  const cacheTtlMs = duration('AUTH_CACHE_TTL', pick('AUTH_CACHE_TTL', options.cacheTtl) ?? '5s', 0, 3_600_000)
+
+  const url = pick('DATABASE_URL', options.databaseUrl)
+  const database: AuthSettings['database'] = url
+    ? { kind: 'postgres', url: checkDatabaseUrl(url) }
+    : { kind: 'embedded', dir: resolve(pick('MLBLOCKS_DATA_DIR', options.dataDir) ?? '.mlblocks') }
+
+  const username = pick('MLBLOCKS_ADMIN_USERNAME', options.adminUsername)
+  const password = env.MLBLOCKS_ADMIN_PASSWORD || options.adminPassword // passwords are not trimmed
+  let admin: AuthSettings['admin'] = null
+  if (username || password) {
+    if (!username || !password) {
+      throw new AuthSettingError('MLBLOCKS_ADMIN_USERNAME and MLBLOCKS_ADMIN_PASSWORD go together: set both to create the first admin, or neither')
+    }
+    if (!new RegExp(USERNAME_PATTERN).test(username)) {
+      throw new AuthSettingError('MLBLOCKS_ADMIN_USERNAME must be 1-64 letters, digits or . _ @ -: fix it')
+    }
+    if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) {
+      throw new AuthSettingError(`MLBLOCKS_ADMIN_PASSWORD must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters: set a longer one`)
+    }
+    admin = { username, password }
+  }
+
+  const rate = pick('AUTH_LOGIN_RATE_LIMIT', options.loginRateLimit) ?? '10'
+  if (!/^\d+$/.test(rate) || Number(rate) < 1 || Number(rate) > 100_000) {
+    throw new AuthSettingError(`AUTH_LOGIN_RATE_LIMIT must be a whole number of login attempts per minute (1-100000); got '${rate}': fix it`)
+  }
+
+  return { jwtSecret, tokenTtlMs, database, admin, cacheTtlMs, loginRateLimit: Number(rate) }
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** `90s`, `15m`, `1h`, `2d`, or a bare number of seconds. */
+export function duration(name: string, raw: string, minMs: number, maxMs: number): number {
+  const match = /^(\d+)\s*(ms|s|m|h|d)?$/.exec(raw)
+  const ms = match ? Number(match[1]) * UNITS[match[2] ?? 's']! : Number.NaN
+  if (!(ms >= minMs && ms <= maxMs)) {
+    throw new AuthSettingError(`${name} must be a duration like 30s, 15m, 1h or 2d, from ${minMs / 1000}s to ${maxMs / 1000}s; got '${raw}': fix it`)
+  }
+  return ms
+}
+
+function checkDatabaseUrl(url: string): string {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new AuthSettingError('DATABASE_URL is not a valid URL: set it to postgres://user:password@host:5432/database, or unset it to use the embedded database')
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new AuthSettingError(
+      `DATABASE_URL must be a postgres:// URL, not ${parsed.protocol}//: fix it, or unset it to use the embedded database`,
+    )
+  }
+  return url
+}
+
+/** host:port/database of a Postgres URL, for messages: never the password. */
+export function describeDatabase(settings: AuthSettings['database']): string {
+  if (settings.kind === 'embedded') return `the embedded database in ${settings.dir}`
+  const u = new URL(settings.url)
+  return `${u.hostname}:${u.port || 5432}${u.pathname}`
+}
