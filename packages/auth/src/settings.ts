@@ -45,6 +45,14 @@ export class AuthSettingError extends Error {
   }
 }
 
+/** `DATABASE_URL`, else the embedded database under `MLBLOCKS_DATA_DIR`: what the plugin and the CLI open. */
+export function resolveDatabase(options: Pick<AuthOptions, 'databaseUrl' | 'dataDir' | 'env'> = {}): AuthSettings['database'] {
+  const env = options.env ?? process.env
+  const url = env.DATABASE_URL?.trim() || options.databaseUrl?.trim()
+  if (url) return { kind: 'postgres', url: checkDatabaseUrl(url) }
+  return { kind: 'embedded', dir: resolve(env.MLBLOCKS_DATA_DIR?.trim() || options.dataDir?.trim() || '.mlblocks') }
+}
+
 /** Validates every setting; throws an AuthSettingError for the first bad one. Never echoes a secret. */
 export function resolveSettings(options: AuthOptions = {}): AuthSettings {
   const env = options.env ?? process.env
@@ -63,10 +71,7 @@ export function resolveSettings(options: AuthOptions = {}): AuthSettings {
   const tokenTtlMs = duration('AUTH_TOKEN_TTL', pick('AUTH_TOKEN_TTL', options.tokenTtl) ?? '1h', 60_000, 30 * 86_400_000)
   const cacheTtlMs = duration('AUTH_CACHE_TTL', pick('AUTH_CACHE_TTL', options.cacheTtl) ?? '5s', 0, 3_600_000)
 
-  const url = pick('DATABASE_URL', options.databaseUrl)
-  const database: AuthSettings['database'] = url
-    ? { kind: 'postgres', url: checkDatabaseUrl(url) }
-    : { kind: 'embedded', dir: resolve(pick('MLBLOCKS_DATA_DIR', options.dataDir) ?? '.mlblocks') }
+  const database = resolveDatabase(options)
 
   const username = pick('MLBLOCKS_ADMIN_USERNAME', options.adminUsername)
   const password = env.MLBLOCKS_ADMIN_PASSWORD || options.adminPassword // passwords are not trimmed

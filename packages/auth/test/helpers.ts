@@ -1,0 +1,147 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { createServer, defineBlock, Type, type AnyBlock } from '@mlblocks/core'
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
+import postgres from 'postgres'
+import type { AuthOptions } from '../src/settings.js'
+
+export const packageRoot = new URL('..', import.meta.url).pathname
+export const SECRET = 's3cret-that-is-at-least-32-bytes-long!!'
+export const ADMIN = { username: 'root', password: 'correct horse battery staple' }
+
+const block = (name: string) =>
+  defineBlock({
+    name,
+    description: `Echoes, as ${name}.`,
+    input: Type.Object({ text: Type.String() }, { additionalProperties: false }),
+    output: Type.Object({ text: Type.String() }),
+    predict: async ({ text }) => ({ text }),
+  })
+export const echo = block('echo')
+export const other = block('other')
+
+/** Where a test's data lives: a fresh embedded folder, or a fresh database on TEST_DATABASE_URL. */
+export interface Backend {
+  name: string
+  /** Options that point auth at this backend. */
+  options: Pick<AuthOptions, 'databaseUrl' | 'dataDir'>
+  drop(): Promise<void>
+  /** Runs SQL against the backend directly (for checks of what is stored). */
+  query<T = Record<string, unknown>>(text: string): Promise<T[]>
+}
+
+export const backendNames = ['embedded', ...(process.env.TEST_DATABASE_URL ? ['postgres'] : [])] as const
+
+export async function createBackend(name: string): Promise<Backend> {
+  if (name === 'embedded') {
+    const dir = mkdtempSync(join(tmpdir(), 'mlb-auth-'))
+    let pg: import('@electric-sql/pglite').PGlite | undefined
+    return {
+      name,
+      options: { dataDir: dir },
+      async query<T>(text: string) {
+        // Only while no server holds the folder: PGlite is single-process.
+        const { PGlite } = await import('@electric-sql/pglite')
+        pg = new PGlite(join(dir, 'auth-db'))
+        try {
+          return (await pg.query<T>(text)).rows
+        } finally {
+          await pg.close()
+        }
+      },
+      async drop() {
+        rmSync(dir, { recursive: true, force: true })
+      },
+    }
+  }
+  const base = process.env.TEST_DATABASE_URL!
+  const database = `mlb_auth_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
+  const admin = postgres(base, { max: 1, onnotice: () => undefined })
+  await admin.unsafe(`create database ${database}`)
+  const url = new URL(base)
+  url.pathname = `/${database}`
+  const client = postgres(url.href, { max: 1, onnotice: () => undefined })
+  return {
+    name,
+    options: { databaseUrl: url.href },
+    query: async <T>(text: string) => (await client.unsafe(text)) as unknown as T[],
+    async drop() {
+      await client.end()
+      await admin.unsafe(`drop database if exists ${database} with (force)`)
+      await admin.end()
+    },
+  }
+}
+
+export interface AuthServerOptions {
+  backend: Backend
+  blocks?: AnyBlock[]
+  options?: AuthOptions
+  env?: Record<string, string>
+  logStream?: NodeJS.WritableStream
+}
+
+/** Core with auth on, built the way a user's config would (auth imported by core's plugin registry). */
+export function buildAuthServer({ backend, blocks = [echo, other], options = {}, env = {}, logStream }: AuthServerOptions): Promise<FastifyInstance> {
+  return createServer(
+    { blocks },
+    {
+      root: packageRoot,
+      env,
+      server: { logLevel: logStream ? 'info' : 'silent' },
+      ...(logStream ? { logStream } : {}),
+      plugins: {
+        '@mlblocks/auth': {
+          enabled: true,
+          options: { jwtSecret: SECRET, adminUsername: ADMIN.username, adminPassword: ADMIN.password, ...backend.options, ...options },
+        },
+      },
+    },
+  )
+}
+
+export async function login(app: FastifyInstance, username = ADMIN.username, password = ADMIN.password): Promise<string> {
+  const res = await app.inject({ method: 'POST', url: '/login', payload: { username, password } })
+  if (res.statusCode !== 200) throw new Error(`login failed: ${res.body}`)
+  return res.json().token
+}
+
+export const bearer = (credential: string) => ({ authorization: `Bearer ${credential}` })
+
+/** inject() with a credential. */
+export function as(app: FastifyInstance, credential: string) {
+  return (options: InjectOptions): Promise<LightMyRequestResponse> =>
+    app.inject({ ...options, headers: { ...bearer(credential), ...options.headers } })
+}
+
+export async function createUser(app: FastifyInstance, adminToken: string, body: Record<string, unknown>) {
+  const res = await as(app, adminToken)({ method: 'POST', url: '/admin/users', payload: { role: 'user', password: 'a long enough password', ...body } })
+  if (res.statusCode !== 201) throw new Error(`create user failed: ${res.body}`)
+  return res.json() as { user_id: string; username: string }
+}
+
+export async function issueKey(app: FastifyInstance, adminToken: string, userId: string, expiration_date?: string) {
+  const res = await as(app, adminToken)({ method: 'POST', url: '/admin/apikeys', payload: { user_id: userId, ...(expiration_date ? { expiration_date } : {}) } })
+  if (res.statusCode !== 201) throw new Error(`issue key failed: ${res.body}`)
+  return res.json() as { api_key: string; key_id: string }
+}
+
+export const UNAUTHORIZED = {
+  statusCode: 401,
+  code: 'MLB_UNAUTHORIZED',
+  error_message:
+    'A valid credential is required: send Authorization: Bearer <token or API key>, or X-API-Key: <API key>. Log in again if your token has expired or was revoked.',
+}
+
+export function logCollector() {
+  const lines: string[] = []
+  const stream = new Writable({
+    write(chunk: Buffer, _e, done) {
+      lines.push(chunk.toString())
+      done()
+    },
+  })
+  return { stream, text: () => lines.join('') }
+}
