@@ -95,7 +95,8 @@ export function buildAuthServer({ backend, blocks = [echo, other], options = {},
       plugins: {
         '@mlblocks/auth': {
           enabled: true,
-          options: { jwtSecret: SECRET, adminUsername: ADMIN.username, adminPassword: ADMIN.password, ...backend.options, ...options },
+          // Tests log in far more than 10 times a minute; the rate-limit test sets its own budget.
+          options: { jwtSecret: SECRET, adminUsername: ADMIN.username, adminPassword: ADMIN.password, loginRateLimit: 1000, ...backend.options, ...options },
         },
       },
     },
