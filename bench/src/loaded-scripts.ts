@@ -1,13 +1,16 @@
 import { Session } from 'node:inspector'
+import { createRequire } from 'node:module'
 
 /**
- * Every script V8 has compiled in this process, ESM and CommonJS alike, from the inspector: no
- * loader hook needed, so what is measured runs exactly as in production.
+ * Every module this process has loaded, found without a loader hook (so that what is measured
+ * runs exactly as in production): ES modules from the inspector (the module map keeps their
+ * scripts), CommonJS from require.cache (its scripts may be collected once run), and native
+ * addons from the process report.
  */
 export async function loadedScripts(): Promise<string[]> {
+  const urls = new Set<string>([...Object.keys(createRequire(import.meta.url).cache), ...(process.report.getReport() as { sharedObjects: string[] }).sharedObjects])
   const session = new Session()
   session.connect()
-  const urls = new Set<string>()
   session.on('Debugger.scriptParsed', ({ params }) => {
     if (params.url) urls.add(params.url)
   })

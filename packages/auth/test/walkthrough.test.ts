@@ -1,0 +1,59 @@
+import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { ADMIN, buildAuthServer, createBackend, logCollector, type Backend } from './helpers.js'
+
+// The README's curl walkthrough, step by step, over a real socket.
+let backend: Backend
+let app: FastifyInstance
+let base: string
+const log = logCollector()
+
+beforeAll(async () => {
+  backend = await createBackend('embedded')
+  app = await buildAuthServer({ backend, logStream: log.stream })
+  base = await app.listen({ host: '127.0.0.1', port: 0 })
+})
+afterAll(async () => {
+  await app?.close()
+  await backend?.drop()
+})
+
+async function call(method: string, path: string, { body, headers = {} }: { body?: unknown; headers?: Record<string, string> } = {}) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  })
+  const text = await res.text()
+  return { status: res.status, body: text ? JSON.parse(text) : undefined }
+}
+
+it('log in, create a user, issue a key, call a block with it, revoke it', async () => {
+  // 1. Log in as the admin created from MLBLOCKS_ADMIN_USERNAME / MLBLOCKS_ADMIN_PASSWORD.
+  const login = await call('POST', '/login', { body: ADMIN })
+  expect(login.status).toBe(200)
+  const admin = { authorization: `Bearer ${login.body.token}` }
+
+  // 2. Create a user who may call only the echo block.
+  const user = await call('POST', '/admin/users', { headers: admin, body: { username: 'ada', password: 'ada-long-password', role: 'user', blocks: ['echo'] } })
+  expect(user.status).toBe(201)
+
+  // 3. Issue an API key for that user: shown this once.
+  const key = await call('POST', '/admin/apikeys', { headers: admin, body: { user_id: user.body.user_id, expiration_date: new Date(Date.now() + 86_400_000).toISOString() } })
+  expect(key.status).toBe(201)
+  const apiKey = { 'x-api-key': key.body.api_key }
+
+  // 4. Call the block with it (X-API-Key or Authorization: Bearer); the other block is refused.
+  expect(await call('POST', '/blocks/echo/predict', { headers: apiKey, body: { text: 'hello' } })).toEqual({ status: 200, body: { text: 'hello' } })
+  expect((await call('POST', '/blocks/echo/predict', { headers: { authorization: `Bearer ${key.body.api_key}` }, body: { text: 'hi' } })).status).toBe(200)
+  expect((await call('POST', '/blocks/other/predict', { headers: apiKey, body: { text: 'hello' } })).status).toBe(403)
+  expect((await call('GET', '/blocks', { headers: apiKey })).body.map((b: { name: string }) => b.name)).toEqual(['echo'])
+
+  // 5. Revoke it: it stops working at once.
+  expect((await call('DELETE', `/admin/apikeys/${key.body.key_id}`, { headers: admin })).status).toBe(204)
+  expect((await call('POST', '/blocks/echo/predict', { headers: apiKey, body: { text: 'hello' } })).status).toBe(401)
+
+  // Nothing secret reached the log.
+  const text = log.text()
+  for (const secret of [ADMIN.password, 'ada-long-password', login.body.token, key.body.api_key]) expect(text).not.toContain(secret)
+})
