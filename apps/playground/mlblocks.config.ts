@@ -7,5 +7,7 @@ export default defineConfig({
   plugins: [
     // Off unless AUTH_ENABLED=true (or enabled: true here).
     { module: '@mlblocks/auth', enabled: false },
+    // The page at /, to try the block in a browser (WEB_PAGE_ENABLED=false turns it off).
+    { module: './src/web-page.ts' },
   ],
 })
