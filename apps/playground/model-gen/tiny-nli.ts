@@ -47,6 +47,17 @@ const SYNONYMS: Record<string, string> = {
   invoice: 'bill',
 }
 
+export const TOKENIZER_CONFIG = {
+  tokenizer_class: 'BertTokenizer',
+  do_lower_case: true,
+  model_max_length: 512,
+  pad_token: '[PAD]',
+  unk_token: '[UNK]',
+  cls_token: '[CLS]',
+  sep_token: '[SEP]',
+  mask_token: '[MASK]',
+}
+
 /** Entailment logit = SLOPE·share − OFFSET; contradiction is its mirror image; neutral is 0. */
 const SLOPE = 6
 const OFFSET = 3
@@ -72,16 +83,7 @@ export async function generateTinyNliModel(dir: string): Promise<void> {
       pad_token_id: 0,
     }),
     writeJson(join(dir, 'tokenizer.json'), tokenizerJson(vocab)),
-    writeJson(join(dir, 'tokenizer_config.json'), {
-      tokenizer_class: 'BertTokenizer',
-      do_lower_case: true,
-      model_max_length: 512,
-      pad_token: '[PAD]',
-      unk_token: '[UNK]',
-      cls_token: '[CLS]',
-      sep_token: '[SEP]',
-      mask_token: '[MASK]',
-    }),
+    writeJson(join(dir, 'tokenizer_config.json'), TOKENIZER_CONFIG),
     writeFile(join(dir, 'onnx', 'model.onnx'), onnx),
     writeFile(join(dir, 'onnx', 'model_quantized.onnx'), onnx),
   ])
@@ -157,7 +159,7 @@ function tinyNliGraph(vocab: readonly string[], ids: ReadonlyMap<string, number>
 }
 
 /** A WordPiece BERT tokenizer in the Hugging Face tokenizers JSON format. */
-function tokenizerJson(vocab: readonly string[]) {
+export function tokenizerJson(vocab: readonly string[]) {
   const id = (token: string) => vocab.indexOf(token)
   const special = (token: string, typeId: number) => ({ SpecialToken: { id: token, type_id: typeId } })
   const sequence = (name: 'A' | 'B', typeId: number) => ({ Sequence: { id: name, type_id: typeId } })
@@ -195,6 +197,6 @@ function tokenizerJson(vocab: readonly string[]) {
   }
 }
 
-async function writeJson(path: string, value: unknown): Promise<void> {
+export async function writeJson(path: string, value: unknown): Promise<void> {
   await writeFile(path, `${JSON.stringify(value, null, 2)}\n`)
 }

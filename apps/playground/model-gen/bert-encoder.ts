@@ -1,0 +1,165 @@
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { DataType, encodeModel, floatTensor, int64Tensor, node, type Model, type Node, type Tensor } from './onnx-writer.js'
+import { TOKENIZER_CONFIG, tinyNliVocabulary, tokenizerJson, writeJson } from './tiny-nli.js'
+
+/**
+ * A BERT-shaped NLI classifier with random weights, for benchmarks: the real amount of compute of a
+ * BERT encoder (embeddings, self-attention, feed-forward, layer norms, pooler, 3-way classifier)
+ * without downloading any weights. Its answers mean nothing; its speed is that of the real thing.
+ */
+export interface EncoderShape {
+  layers: number
+  hidden: number
+  heads: number
+  intermediate: number
+  vocab: number
+  maxPositions: number
+}
+
+/** bert-base-uncased. */
+export const BERT_BASE: EncoderShape = { layers: 12, hidden: 768, heads: 12, intermediate: 3072, vocab: 30_522, maxPositions: 512 }
+
+/** Deterministic weights: a small xorshift PRNG, scaled like BERT's initialisation (σ ≈ 0.02). */
+function randomWeights(size: number, seed: number): Float32Array {
+  const out = new Float32Array(size)
+  let x = seed >>> 0 || 1
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    out[i] = ((x >>> 0) / 4294967296 - 0.5) * 0.07
+  }
+  return out
+}
+
+export async function generateBertEncoder(dir: string, shape: EncoderShape = BERT_BASE): Promise<void> {
+  const words = tinyNliVocabulary()
+  const vocab = [...words, ...Array.from({ length: Math.max(0, shape.vocab - words.length) }, (_, i) => `[unused${i}]`)]
+  await mkdir(join(dir, 'onnx'), { recursive: true })
+  const onnx = encodeModel(encoderGraph({ ...shape, vocab: vocab.length }))
+  await Promise.all([
+    writeJson(join(dir, 'config.json'), {
+      model_type: 'bert',
+      architectures: ['BertForSequenceClassification'],
+      id2label: { 0: 'contradiction', 1: 'neutral', 2: 'entailment' },
+      label2id: { contradiction: 0, neutral: 1, entailment: 2 },
+      vocab_size: vocab.length,
+      hidden_size: shape.hidden,
+      num_hidden_layers: shape.layers,
+      num_attention_heads: shape.heads,
+      intermediate_size: shape.intermediate,
+      max_position_embeddings: shape.maxPositions,
+      pad_token_id: 0,
+    }),
+    writeJson(join(dir, 'tokenizer.json'), tokenizerJson(vocab)),
+    writeJson(join(dir, 'tokenizer_config.json'), TOKENIZER_CONFIG),
+    // fp32 weights only (load it with dtype 'fp32'): 440 MB at BERT-base size.
+    writeFile(join(dir, 'onnx', 'model.onnx'), onnx),
+  ])
+}
+
+function encoderGraph(shape: EncoderShape): Model {
+  const { hidden: h, heads, intermediate, layers, vocab, maxPositions } = shape
+  const headSize = h / heads
+  let seed = 1
+  const initializers: Tensor[] = [
+    floatTensor('word_embeddings', [vocab, h], randomWeights(vocab * h, seed++)),
+    floatTensor('position_embeddings', [maxPositions, h], randomWeights(maxPositions * h, seed++)),
+    floatTensor('ones_h', [h], new Float32Array(h).fill(1)),
+    floatTensor('zeros_h', [h], new Float32Array(h)),
+    floatTensor('one', [], [1]),
+    floatTensor('half', [], [0.5]),
+    floatTensor('sqrt2', [], [Math.SQRT2]),
+    floatTensor('mask_penalty', [], [-10000]),
+    floatTensor('scale', [], [1 / Math.sqrt(headSize)]),
+    int64Tensor('i0', [], [0]),
+    int64Tensor('i1', [], [1]),
+    int64Tensor('axes_12', [2], [1, 2]),
+    int64Tensor('split_heads', [4], [0, 0, heads, headSize]),
+    int64Tensor('merge_heads', [3], [0, 0, h]),
+    int64Tensor('cls_index', [], [0]),
+  ]
+  const nodes: Node[] = []
+  const dense = (name: string, input: string, inSize: number, outSize: number): string => {
+    initializers.push(floatTensor(`${name}.w`, [inSize, outSize], randomWeights(inSize * outSize, seed++)))
+    initializers.push(floatTensor(`${name}.b`, [outSize], new Float32Array(outSize)))
+    nodes.push(node('MatMul', [input, `${name}.w`], [`${name}.mm`]), node('Add', [`${name}.mm`, `${name}.b`], [name]))
+    return name
+  }
+  const layerNorm = (name: string, input: string): string => {
+    nodes.push(node('LayerNormalization', [input, 'ones_h', 'zeros_h'], [name], { axis: -1, epsilon: 1e-12 }))
+    return name
+  }
+
+  // Embeddings: word + position, then layer norm.
+  nodes.push(
+    node('Gather', ['word_embeddings', 'input_ids'], ['words']),
+    node('Shape', ['input_ids'], ['ids_shape']),
+    node('Gather', ['ids_shape', 'i1'], ['seq_len']),
+    node('Range', ['i0', 'seq_len', 'i1'], ['positions']),
+    node('Gather', ['position_embeddings', 'positions'], ['position_vectors']),
+    node('Add', ['words', 'position_vectors'], ['embedded']),
+    // Padding never attends: (1 - mask) * -10000, shaped [B, 1, 1, S].
+    node('Cast', ['attention_mask'], ['mask_f'], { to: DataType.FLOAT }),
+    node('Sub', ['one', 'mask_f'], ['mask_inv']),
+    node('Mul', ['mask_inv', 'mask_penalty'], ['mask_add']),
+    node('Unsqueeze', ['mask_add', 'axes_12'], ['mask_bias']),
+  )
+  let x = layerNorm('embeddings', 'embedded')
+
+  for (let l = 0; l < layers; l++) {
+    const p = `l${l}`
+    const splitHeads = (t: string) => {
+      nodes.push(node('Reshape', [t, 'split_heads'], [`${t}.r`]), node('Transpose', [`${t}.r`], [`${t}.t`], { perm: [0, 2, 1, 3] }))
+      return `${t}.t`
+    }
+    const q = splitHeads(dense(`${p}.q`, x, h, h))
+    const k = splitHeads(dense(`${p}.k`, x, h, h))
+    const v = splitHeads(dense(`${p}.v`, x, h, h))
+    nodes.push(
+      node('Transpose', [k], [`${p}.kT`], { perm: [0, 1, 3, 2] }),
+      node('MatMul', [q, `${p}.kT`], [`${p}.scores_raw`]),
+      node('Mul', [`${p}.scores_raw`, 'scale'], [`${p}.scores_scaled`]),
+      node('Add', [`${p}.scores_scaled`, 'mask_bias'], [`${p}.scores`]),
+      node('Softmax', [`${p}.scores`], [`${p}.probs`], { axis: -1 }),
+      node('MatMul', [`${p}.probs`, v], [`${p}.context_heads`]),
+      node('Transpose', [`${p}.context_heads`], [`${p}.context_t`], { perm: [0, 2, 1, 3] }),
+      node('Reshape', [`${p}.context_t`, 'merge_heads'], [`${p}.context`]),
+    )
+    const attended = dense(`${p}.attn_out`, `${p}.context`, h, h)
+    nodes.push(node('Add', [attended, x], [`${p}.res1`]))
+    const afterAttention = layerNorm(`${p}.ln1`, `${p}.res1`)
+    // Feed-forward with exact GELU: 0.5·x·(1 + erf(x/√2)).
+    const up = dense(`${p}.ffn_in`, afterAttention, h, intermediate)
+    nodes.push(
+      node('Div', [up, 'sqrt2'], [`${p}.g1`]),
+      node('Erf', [`${p}.g1`], [`${p}.g2`]),
+      node('Add', [`${p}.g2`, 'one'], [`${p}.g3`]),
+      node('Mul', [up, `${p}.g3`], [`${p}.g4`]),
+      node('Mul', [`${p}.g4`, 'half'], [`${p}.gelu`]),
+    )
+    const down = dense(`${p}.ffn_out`, `${p}.gelu`, intermediate, h)
+    nodes.push(node('Add', [down, afterAttention], [`${p}.res2`]))
+    x = layerNorm(`${p}.ln2`, `${p}.res2`)
+  }
+
+  // Pooler (tanh of a dense layer on [CLS]) and the 3-way classifier.
+  nodes.push(node('Gather', [x, 'cls_index'], ['cls'], { axis: 1 }))
+  const pooled = dense('pooler', 'cls', h, h)
+  nodes.push(node('Tanh', [pooled], ['pooled']))
+  const logits = dense('classifier', 'pooled', h, 3)
+  nodes.push(node('Identity', [logits], ['logits']))
+
+  return {
+    graphName: 'bert_nli_random',
+    opset: 17,
+    inputs: [
+      { name: 'input_ids', dataType: DataType.INT64, shape: ['batch', 'sequence'] },
+      { name: 'attention_mask', dataType: DataType.INT64, shape: ['batch', 'sequence'] },
+    ],
+    outputs: [{ name: 'logits', dataType: DataType.FLOAT, shape: ['batch', 3] }],
+    initializers,
+    nodes,
+  }
+}
