@@ -1,0 +1,56 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startServer, type RunningServer } from './servers.js'
+
+export const playgroundRoot = new URL('../../apps/playground/', import.meta.url).pathname
+export const ADMIN = { username: 'bench-admin', password: 'bench admin password' }
+
+export interface AuthedServer extends RunningServer {
+  token: string
+  apiKey: string
+  /** Removes the server's database folder too. */
+  stop(): Promise<void>
+}
+
+/** Core with auth on (embedded database), a login token and an API key for a user with every block. */
+export async function startAuthServer(): Promise<AuthedServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'mlb-bench-auth-'))
+  const server = await startServer({
+    root: playgroundRoot,
+    blocks: 'trivial',
+    overrides: {
+      '@mlblocks/auth': {
+        enabled: true,
+        options: {
+          jwtSecret: 'benchmark-secret-that-is-long-enough',
+          dataDir,
+          adminUsername: ADMIN.username,
+          adminPassword: ADMIN.password,
+          loginRateLimit: 100_000,
+        },
+      },
+    },
+  })
+  const post = async (path: string, body: unknown, token?: string) => {
+    const res = await fetch(`${server.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    })
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`)
+    return res.json() as Promise<Record<string, string>>
+  }
+  const { token } = await post('/login', ADMIN)
+  const user = await post('/admin/users', { username: 'bench-user', password: 'bench user password', role: 'user' }, token)
+  const { api_key } = await post('/admin/apikeys', { user_id: user.user_id }, token)
+  return {
+    ...server,
+    token: token!,
+    apiKey: api_key!,
+    async stop() {
+      await server.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}

@@ -1,0 +1,46 @@
+import { ADMIN, startAuthServer } from '../auth-server.js'
+import { connections, rounds, seconds } from '../config.js'
+import { alternate, load } from '../load.js'
+import { ms, ratio, type Row } from '../report.js'
+
+/** 3. Logins do not starve predictions: predict latency while a flood of logins (argon2 at full cost) runs, against none. */
+export async function loginFlood(): Promise<Row[]> {
+  const server = await startAuthServer()
+  try {
+    const predict = () =>
+      load({ url: `${server.url}/blocks/echo/predict`, method: 'POST', body: { text: 'hello' }, headers: { 'x-api-key': server.apiKey }, connections, seconds })
+    let logins = 0
+    const r = await alternate(
+      {
+        quiet: predict,
+        flood: async () => {
+          const [result, flood] = await Promise.all([
+            predict(),
+            load({ url: `${server.url}/login`, method: 'POST', body: ADMIN, connections: 8, seconds }),
+          ])
+          logins += flood.rps * seconds
+          return result
+        },
+      },
+      rounds,
+    )
+    const p99 = r.flood.p99 / r.quiet.p99
+    return [
+      {
+        benchmark: '3. logins do not starve predictions',
+        measure: 'predict p99 with a login flood ÷ without',
+        value: `${ratio(r.flood.p99, r.quiet.p99)} (${ms(r.flood.p99)} vs ${ms(r.quiet.p99)})`,
+        target: '≤ 1.2',
+        met: r.flood.bad + r.quiet.bad === 0 && p99 <= 1.2,
+      },
+      {
+        benchmark: '3. logins do not starve predictions',
+        measure: 'predict p50 with a login flood / without; logins served',
+        value: `${ms(r.flood.p50)} / ${ms(r.quiet.p50)}; ${Math.round(logins / Math.max(rounds, 1))} logins per run`,
+        target: '',
+      },
+    ]
+  } finally {
+    await server.stop()
+  }
+}
