@@ -1,4 +1,4 @@
-import { rounds, seconds } from '../config.js'
+import { rounds, smoke } from '../config.js'
 import { alternate, load } from '../load.js'
 import { ratio, type Row } from '../report.js'
 import { startServer } from '../servers.js'
@@ -20,7 +20,7 @@ export async function concurrency(modelDir: string): Promise<Row[]> {
   try {
     for (const clients of [1, 4, 16]) {
       const run = (url: string) => () =>
-        load({ url: `${url}/blocks/zero-shot-classification/predict`, method: 'POST', body: BODY, connections: clients, seconds: Math.max(seconds, 1) })
+        load({ url: `${url}/blocks/zero-shot-classification/predict`, method: 'POST', body: BODY, connections: clients, seconds: smoke ? 1 : 8 })
       const r = await alternate({ combined: run(combined.url), separate: run(separate.url) }, rounds)
       rows.push({
         benchmark: '5. under concurrency',
