@@ -31,6 +31,11 @@ export const RateLimited = createError<[number]>(
   'Too many login attempts. Retry after %d seconds.',
   429,
 )
+export const RequestBudgetExceeded = createError<[number]>(
+  'MLB_RATE_LIMITED',
+  'This credential has used its request budget. Retry after %d seconds.',
+  429,
+)
 export const Unavailable = createError(
   'MLB_UNAVAILABLE',
   'The auth database is unreachable. Retry in a few seconds.',
@@ -48,6 +53,6 @@ export const authErrorCodes = [
   ['MLB_API_KEY_NOT_FOUND', 404, 'no API key with that id'],
   ['MLB_USERNAME_TAKEN', 409, 'the username exists'],
   ['MLB_LAST_ADMIN', 409, 'deleting, disabling or demoting the last active admin'],
-  ['MLB_RATE_LIMITED', 429, 'too many login attempts; see Retry-After'],
+  ['MLB_RATE_LIMITED', 429, 'too many login attempts (per address or per username, with growing back-off), or a credential over its request budget; see Retry-After'],
   ['MLB_UNAVAILABLE', 503, 'the database is unreachable'],
 ] as const

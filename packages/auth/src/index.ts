@@ -5,11 +5,13 @@ import fp from 'fastify-plugin'
 import type { BlockAccess } from '@mlblocks/core'
 import { openDatabase } from './db/client.js'
 import { migrateDatabase } from './db/migrate.js'
-import { RateLimited } from './errors.js'
+import { RateLimited, RequestBudgetExceeded } from './errors.js'
 import { authenticate } from './hooks/authenticate.js'
 import { documentSecurity } from './openapi.js'
 import { authRoutes } from './routes/index.js'
 import { ApiKeys } from './services/api-keys.js'
+import { Audit } from './services/audit.js'
+import { LoginGuard } from './services/login-guard.js'
 import { Credentials } from './services/credentials.js'
 import { preparePasswords } from './services/passwords.js'
 import type { Principal } from './services/principal.js'
@@ -43,8 +45,16 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   const apiKeys = new ApiKeys(database.db)
   const credentials = new Credentials(tokens, apiKeys, settings.cacheTtlMs)
   const users = new Users(database.db, (userId) => credentials.forgetUser(userId))
+  const audit = new Audit(database.db, app.log)
+  const guard = new LoginGuard({
+    freeAttempts: settings.loginFreeAttempts,
+    baseDelayMs: 1000,
+    maxDelayMs: settings.loginMaxBackoffMs,
+    forgetAfterMs: Math.max(settings.loginMaxBackoffMs * 2, 3_600_000),
+  })
   try {
     await migrateDatabase(database)
+    await audit.prune(settings.auditRetentionMs)
     const admin = await users.bootstrapAdmin(settings.admin)
     if (admin === 'created') app.log.info({ username: settings.admin?.username }, 'auth: first admin created')
     await preparePasswords()
@@ -58,17 +68,43 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
     sign: { algorithm: 'HS256', iss: 'mlblocks' },
     verify: { algorithms: ['HS256'], allowedIss: 'mlblocks' },
   })
+  const pruning = setInterval(() => void audit.prune(settings.auditRetentionMs).catch((err: unknown) => app.log.error({ err }, 'audit: pruning failed')), 3_600_000)
+  pruning.unref()
+  app.addHook('onClose', async () => {
+    clearInterval(pruning)
+    await audit.flush()
+  })
+
+  // Before @fastify/rate-limit, whose own onRoute hook reads this: an optional budget per API key
+  // (or per user, for login tokens) on the block routes.
+  if (settings.requestRateLimit > 0) {
+    app.addHook('onRoute', (route) => {
+      if (route.config?.block === undefined && route.url !== '/blocks') return
+      route.config = {
+        ...route.config,
+        rateLimit: {
+          max: settings.requestRateLimit,
+          timeWindow: 60_000,
+          keyGenerator: (request) =>
+            request.principal ? (request.principal.via === 'api_key' ? `key:${request.principal.credentialId}` : `user:${request.principal.userId}`) : request.ip,
+        },
+      }
+    })
+  }
   await app.register(rateLimit, {
     global: false,
-    errorResponseBuilder: (_request, context) => new RateLimited(Math.ceil(context.ttl / 1000)),
+    errorResponseBuilder: (request, context) => {
+      const seconds = Math.ceil(context.ttl / 1000)
+      return request.routeOptions.url === '/login' ? new RateLimited(seconds) : new RequestBudgetExceeded(seconds)
+    },
   })
 
   app.decorateRequest('principal', null)
   app.addHook('onRoute', documentSecurity)
   app.mlblocks?.addSecurityScheme('bearer', { type: 'http', scheme: 'bearer', description: 'A login token from POST /login, or an API key' })
   app.mlblocks?.addSecurityScheme('apiKey', { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key' })
-  app.addHook('onRequest', authenticate(credentials))
-  await app.register(authRoutes, { users, tokens, apiKeys, credentials, settings })
+  app.addHook('onRequest', authenticate(credentials, audit))
+  await app.register(authRoutes, { users, tokens, apiKeys, credentials, settings, guard, audit })
 }
 
 export const mlblocksAuthPlugin = fp(mlblocksAuth, { name: '@mlblocks/auth', fastify: '5.x' })

@@ -15,8 +15,16 @@ export interface AuthOptions {
   adminPassword?: string
   /** `AUTH_CACHE_TTL`: how long a verified credential is trusted without the database. Default `5s`; `0` turns the cache off. */
   cacheTtl?: string
-  /** `AUTH_LOGIN_RATE_LIMIT`: login attempts per minute per client address. Default 10. */
+  /** `AUTH_LOGIN_RATE_LIMIT`: login attempts per minute per client address (the wait doubles past it). Default 10. */
   loginRateLimit?: number | string
+  /** `AUTH_LOGIN_FREE_ATTEMPTS`: failed logins of one username before its back-off starts. Default 5. */
+  loginFreeAttempts?: number | string
+  /** `AUTH_LOGIN_MAX_BACKOFF`: longest wait a username's back-off reaches. Default `15m`. */
+  loginMaxBackoff?: string
+  /** `AUTH_REQUEST_RATE_LIMIT`: block requests per minute per API key or user. Default 0: no budget. */
+  requestRateLimit?: number | string
+  /** `AUTH_AUDIT_RETENTION`: how long security events are kept. Default `90d`. */
+  auditRetention?: string
   /** Environment to read; default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>
 }
@@ -28,6 +36,10 @@ export interface AuthSettings {
   admin: { username: string; password: string } | null
   cacheTtlMs: number
   loginRateLimit: number
+  loginFreeAttempts: number
+  loginMaxBackoffMs: number
+  requestRateLimit: number
+  auditRetentionMs: number
 }
 
 export const PASSWORD_MIN = 12
@@ -89,12 +101,24 @@ export function resolveSettings(options: AuthOptions = {}): AuthSettings {
     admin = { username, password }
   }
 
-  const rate = pick('AUTH_LOGIN_RATE_LIMIT', options.loginRateLimit) ?? '10'
-  if (!/^\d+$/.test(rate) || Number(rate) < 1 || Number(rate) > 100_000) {
-    throw new AuthSettingError(`AUTH_LOGIN_RATE_LIMIT must be a whole number of login attempts per minute (1-100000); got '${rate}': fix it`)
+  const count = (name: string, raw: string, min: number, what: string): number => {
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > 100_000) {
+      throw new AuthSettingError(`${name} must be a whole number of ${what} (${min}-100000); got '${raw}': fix it`)
+    }
+    return Number(raw)
   }
-
-  return { jwtSecret, tokenTtlMs, database, admin, cacheTtlMs, loginRateLimit: Number(rate) }
+  return {
+    jwtSecret,
+    tokenTtlMs,
+    database,
+    admin,
+    cacheTtlMs,
+    loginRateLimit: count('AUTH_LOGIN_RATE_LIMIT', pick('AUTH_LOGIN_RATE_LIMIT', options.loginRateLimit) ?? '10', 1, 'login attempts per minute'),
+    loginFreeAttempts: count('AUTH_LOGIN_FREE_ATTEMPTS', pick('AUTH_LOGIN_FREE_ATTEMPTS', options.loginFreeAttempts) ?? '5', 1, 'failed logins'),
+    loginMaxBackoffMs: duration('AUTH_LOGIN_MAX_BACKOFF', pick('AUTH_LOGIN_MAX_BACKOFF', options.loginMaxBackoff) ?? '15m', 1000, 86_400_000),
+    requestRateLimit: count('AUTH_REQUEST_RATE_LIMIT', pick('AUTH_REQUEST_RATE_LIMIT', options.requestRateLimit) ?? '0', 0, 'requests per minute'),
+    auditRetentionMs: duration('AUTH_AUDIT_RETENTION', pick('AUTH_AUDIT_RETENTION', options.auditRetention) ?? '90d', 3_600_000, 3650 * 86_400_000),
+  }
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }

@@ -18,6 +18,10 @@ describe('settings: each misconfiguration stops start-up with one line naming th
     [{ tokenTtl: 'forever' }, "AUTH_TOKEN_TTL must be a duration like 30s, 15m, 1h or 2d, from 60s to 2592000s; got 'forever'"],
     [{ cacheTtl: '-1' }, 'AUTH_CACHE_TTL must be a duration'],
     [{ loginRateLimit: 'lots' }, "AUTH_LOGIN_RATE_LIMIT must be a whole number of login attempts per minute (1-100000); got 'lots'"],
+    [{ loginFreeAttempts: '0' }, "AUTH_LOGIN_FREE_ATTEMPTS must be a whole number of failed logins (1-100000); got '0'"],
+    [{ requestRateLimit: '-5' }, 'AUTH_REQUEST_RATE_LIMIT must be a whole number of requests per minute'],
+    [{ auditRetention: '5m' }, 'AUTH_AUDIT_RETENTION must be a duration'],
+    [{ loginMaxBackoff: 'never' }, 'AUTH_LOGIN_MAX_BACKOFF must be a duration'],
   ])('%o', (options, message) => {
     const thrown = (() => {
       try {

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { boolean, index, pgSchema, text, timestamp, uuid } from 'drizzle-orm/pg-core'
+import { bigserial, boolean, index, pgSchema, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core'
 
 /** Auth owns its own Postgres schema, so it never collides with an application's tables. */
 export const authSchema = pgSchema('mlblocks_auth')
@@ -50,6 +50,27 @@ export const apiKeys = authSchema.table(
   (t) => [index('api_keys_user_id_idx').on(t.userId)],
 )
 
+/**
+ * Security events: who did what to whom, from where, under which request id. Never a password,
+ * token or key. No foreign keys: events outlive the users they mention.
+ */
+export const auditEvents = authSchema.table(
+  'audit_events',
+  {
+    eventId: bigserial('event_id', { mode: 'number' }).primaryKey(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    action: text('action').notNull(),
+    actorId: uuid('actor_id'),
+    actorName: text('actor_name'),
+    target: text('target'),
+    status: smallint('status'),
+    clientAddress: text('client_address'),
+    requestId: text('request_id'),
+  },
+  (t) => [index('audit_events_at_idx').on(t.at), index('audit_events_actor_idx').on(t.actorId, t.at), index('audit_events_action_idx').on(t.action, t.at)],
+)
+
 export type UserRow = typeof users.$inferSelect
+export type AuditEventRow = typeof auditEvents.$inferSelect
 export type ApiKeyRow = typeof apiKeys.$inferSelect
 export type Role = UserRow['role']

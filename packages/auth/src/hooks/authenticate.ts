@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import { AdminOnly, BlockForbidden, Unauthorized } from '../errors.js'
+import type { Audit } from '../services/audit.js'
 import type { Credentials } from '../services/credentials.js'
 import { mayCall } from '../services/principal.js'
 
@@ -20,20 +21,33 @@ export function credentialOf(request: FastifyRequest): string | undefined {
  * The one check, on every route that is not public: who is calling (401 otherwise, with one message
  * whatever went wrong), and, on a block's routes, whether they may call it (403 naming it).
  */
-export function authenticate(credentials: Credentials): onRequestAsyncHookHandler {
+export function authenticate(credentials: Credentials, audit: Audit): onRequestAsyncHookHandler {
   return async function mlblocksAuthenticate(request: FastifyRequest) {
     const { config } = request.routeOptions
     if (config.public || request.is404) return
     const credential = credentialOf(request)
     const principal = credential === undefined ? null : await credentials.verify(credential)
-    if (!principal) throw new Unauthorized()
+    if (!principal) {
+      audit.record(request, { action: 'access.denied', status: 401, target: routeOf(request) })
+      throw new Unauthorized()
+    }
     request.principal = principal
     if (principal.role !== 'admin') request.blockAccess = (block) => mayCall(principal, block)
-    if (config.block !== undefined && !mayCall(principal, config.block)) throw new BlockForbidden(config.block)
+    if (config.block !== undefined && !mayCall(principal, config.block)) {
+      audit.record(request, { action: 'access.denied', actor: principal, status: 403, target: `block:${config.block}` })
+      throw new BlockForbidden(config.block)
+    }
   }
 }
 
 /** Route-level: only admins past this point. */
-export async function requireAdmin(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
-  if (request.principal?.role !== 'admin') throw new AdminOnly()
+export function requireAdmin(audit: Audit) {
+  return async function mlblocksRequireAdmin(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+    if (request.principal?.role === 'admin') return
+    audit.record(request, { action: 'access.denied', actor: request.principal, status: 403, target: routeOf(request) })
+    throw new AdminOnly()
+  }
 }
+
+/** `GET /admin/users/:id`: the route, never the raw URL (which may carry anything). */
+const routeOf = (request: FastifyRequest) => `${request.method} ${request.routeOptions.url ?? ''}`

@@ -23,8 +23,8 @@ const ListQuery = Type.Object({ user_id: Type.Optional(Type.String({ format: 'uu
 
 const errors = { 400: ErrorReply, 404: ErrorReply }
 
-export const adminApiKeyRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { apiKeys, credentials }) => {
-  app.addHook('onRequest', requireAdmin)
+export const adminApiKeyRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { apiKeys, credentials, audit }) => {
+  app.addHook('onRequest', requireAdmin(audit))
 
   app.post(
     '/admin/apikeys',
@@ -36,6 +36,7 @@ export const adminApiKeyRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
         throw new BadInput('body.expiration_date must lie in the future.')
       }
       const { key, row } = await apiKeys.issue(user_id, expires)
+      audit.record(request, { action: 'api_key.issued', actor: request.principal, target: row.keyId })
       return reply.code(201).send({ api_key: key, key_id: row.keyId, user_id: row.userId, expiration_date: row.expirationDate?.toISOString() ?? null })
     },
   )
@@ -52,6 +53,7 @@ export const adminApiKeyRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
     async (request, reply) => {
       await apiKeys.revoke(request.params.id)
       credentials.forgetCredential(request.params.id)
+      audit.record(request, { action: 'api_key.revoked', actor: request.principal, target: request.params.id })
       return reply.code(204).send(null)
     },
   )

@@ -24,14 +24,15 @@ export const UpdateUserBody = Type.Object(
 
 const errors = { 400: ErrorReply, 404: ErrorReply, 409: ErrorReply }
 
-export const adminUserRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { users }) => {
-  app.addHook('onRequest', requireAdmin)
+export const adminUserRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { users, audit }) => {
+  app.addHook('onRequest', requireAdmin(audit))
 
   app.post(
     '/admin/users',
     { schema: { tags: ['admin'], summary: 'Create a user (blocks default to ["*"])', body: CreateUserBody, response: { 201: CreatedUser, ...errors } } },
     async (request, reply) => {
       const { creation_date, user_id, username, role, blocks } = toUserRecord(await users.create(request.body))
+      audit.record(request, { action: 'user.created', actor: request.principal, target: user_id })
       return reply.code(201).send({ user_id, username, creation_date, role, blocks })
     },
   )
@@ -59,7 +60,12 @@ export const adminUserRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app,
         response: { 200: UserRecord, ...errors },
       },
     },
-    async (request) => toUserRecord(await users.update(request.params.id, request.body)),
+    async (request) => {
+      const updated = await users.update(request.params.id, request.body)
+      const action = request.body.disabled === true ? 'user.disabled' : 'user.changed'
+      audit.record(request, { action, actor: request.principal, target: updated.userId })
+      return toUserRecord(updated)
+    },
   )
 
   app.delete(
@@ -67,6 +73,7 @@ export const adminUserRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app,
     { schema: { tags: ['admin'], summary: 'Delete a user, with their tokens and keys', params: Id, response: { 204: Type.Null(), ...errors } } },
     async (request, reply) => {
       await users.remove(request.params.id)
+      audit.record(request, { action: 'user.deleted', actor: request.principal, target: request.params.id })
       return reply.code(204).send(null)
     },
   )

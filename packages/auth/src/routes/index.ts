@@ -1,10 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { ApiKeys } from '../services/api-keys.js'
+import type { Audit } from '../services/audit.js'
+import type { LoginGuard } from '../services/login-guard.js'
 import type { Credentials } from '../services/credentials.js'
 import type { Tokens } from '../services/tokens.js'
 import type { Users } from '../services/users.js'
 import type { AuthSettings } from '../settings.js'
 import { adminApiKeyRoutes } from './admin-api-keys.js'
+import { adminAuditRoute } from './admin-audit.js'
 import { adminUserRoutes } from './admin-users.js'
 import { loginRoute } from './login.js'
 import { logoutRoute } from './logout.js'
@@ -16,6 +19,8 @@ export interface RouteDeps {
   apiKeys: ApiKeys
   credentials: Credentials
   settings: AuthSettings
+  guard: LoginGuard
+  audit: Audit
 }
 
 /** Auth's own routes, each group encapsulated so that its hooks (admin only) stay inside. */
@@ -25,4 +30,5 @@ export const authRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   await app.register(meRoute, deps)
   await app.register(adminUserRoutes, deps)
   await app.register(adminApiKeyRoutes, deps)
+  await app.register(adminAuditRoute, deps)
 }

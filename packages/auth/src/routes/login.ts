@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorReply } from '@mlblocks/core'
-import { LoginFailed } from '../errors.js'
+import { LoginFailed, RateLimited } from '../errors.js'
 import { toUserDetails } from '../services/principal.js'
 import type { RouteDeps } from './index.js'
 import { UserDetails } from './schemas.js'
@@ -16,11 +16,12 @@ export const LoginReply = Type.Object({
   user_details: UserDetails,
 })
 
-export const loginRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { users, tokens, settings }) => {
+export const loginRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { users, tokens, settings, guard, audit }) => {
   app.post(
     '/login',
     {
-      config: { public: true, rateLimit: { max: settings.loginRateLimit, timeWindow: 60_000 } },
+      // Per client address, the wait doubling each window it keeps trying; per username, LoginGuard.
+      config: { public: true, rateLimit: { max: settings.loginRateLimit, timeWindow: 60_000, exponentialBackoff: true } },
       schema: {
         tags: ['auth'],
         summary: 'Log in: trade a username and password for a login token',
@@ -28,9 +29,23 @@ export const loginRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { us
         response: { 200: LoginReply, 400: ErrorReply, 401: ErrorReply, 429: ErrorReply },
       },
     },
-    async (request) => {
-      const user = await users.login(request.body.username, request.body.password)
-      if (!user) throw new LoginFailed()
+    async (request, reply) => {
+      const { username, password } = request.body
+      const wait = guard.waitFor(username)
+      if (wait > 0) {
+        const seconds = Math.ceil(wait / 1000)
+        reply.header('retry-after', String(seconds))
+        throw new RateLimited(seconds)
+      }
+      const { user, account } = await users.login(username, password)
+      if (!user) {
+        guard.failed(username)
+        // The attempted name is recorded only when it is a real account: never what was typed.
+        audit.record(request, { action: 'login.failed', actor: account && { userId: account.userId, username: account.username }, status: 401 })
+        throw new LoginFailed()
+      }
+      guard.succeeded(username)
+      audit.record(request, { action: 'login.succeeded', actor: { userId: user.userId, username: user.username } })
       const issued = await tokens.issue(user)
       return { token: issued.jwt, expiration_date: issued.expiresAt.toISOString(), user_details: toUserDetails(user) }
     },

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox'
 import { NotATokenLogout } from '../errors.js'
 import type { RouteDeps } from './index.js'
 
-export const logoutRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { tokens, credentials }) => {
+export const logoutRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { tokens, credentials, audit }) => {
   app.post(
     '/logout',
     { schema: { tags: ['auth'], summary: 'Revoke the login token of this request', response: { 204: Type.Null() } } },
@@ -12,6 +12,7 @@ export const logoutRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { t
       if (principal.via !== 'token') throw new NotATokenLogout()
       await tokens.revoke(principal.credentialId)
       credentials.forgetCredential(principal.credentialId)
+      audit.record(request, { action: 'logout', actor: principal, target: principal.credentialId })
       return reply.code(204).send(null)
     },
   )

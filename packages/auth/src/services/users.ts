@@ -55,13 +55,14 @@ export class Users {
   }
 
   /**
-   * The user if the password is right, else null. An unknown or disabled user costs one argon2
-   * verification too, so every failure takes the same time.
+   * `user` if the password is right (else null), and the `account` the username names, if any (for
+   * the audit log only). An unknown or disabled user costs one argon2 verification too, so every
+   * failure takes the same time.
    */
-  async login(username: string, password: string): Promise<UserRow | null> {
+  async login(username: string, password: string): Promise<{ user: UserRow | null; account: UserRow | null }> {
     const [row] = await this.db.select().from(users).where(eq(users.username, username))
     const ok = await checkPassword(row?.hashedPassword, password)
-    return ok && row && !row.disabled ? row : null
+    return { user: ok && row && !row.disabled ? row : null, account: row ?? null }
   }
 
   /** Applies changes; demoting, disabling or a new password revoke every token and key of the user. */

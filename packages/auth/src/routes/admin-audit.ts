@@ -1,0 +1,57 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { ErrorReply } from '@mlblocks/core'
+import { requireAdmin } from '../hooks/authenticate.js'
+import { AUDIT_ACTIONS, toAuditRecord } from '../services/audit.js'
+import type { RouteDeps } from './index.js'
+
+const AuditQuery = Type.Object(
+  {
+    actor: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'A user id or username.' })),
+    action: Type.Optional(Type.Union(AUDIT_ACTIONS.map((a) => Type.Literal(a)))),
+    since: Type.Optional(Type.String({ format: 'date-time' })),
+    until: Type.Optional(Type.String({ format: 'date-time' })),
+    before: Type.Optional(Type.Integer({ minimum: 1, description: 'Paging: events older than this event_id.' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+  },
+  { additionalProperties: false },
+)
+const AuditRecord = Type.Object({
+  event_id: Type.Integer(),
+  at: Type.String({ format: 'date-time' }),
+  action: Type.String(),
+  actor_id: Type.Union([Type.String(), Type.Null()]),
+  actor_name: Type.Union([Type.String(), Type.Null()]),
+  target: Type.Union([Type.String(), Type.Null()]),
+  status: Type.Union([Type.Integer(), Type.Null()]),
+  client_address: Type.Union([Type.String(), Type.Null()]),
+  request_id: Type.Union([Type.String(), Type.Null()]),
+})
+
+export const adminAuditRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { audit }) => {
+  app.addHook('onRequest', requireAdmin(audit))
+  app.get(
+    '/admin/audit',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Security events, newest first; page with ?before=<last event_id>',
+        querystring: AuditQuery,
+        response: { 200: Type.Array(AuditRecord), 400: ErrorReply },
+      },
+    },
+    async (request) => {
+      const { actor, action, since, until, before, limit = 100 } = request.query
+      await audit.flush()
+      const rows = await audit.list({
+        limit,
+        ...(actor ? { actor } : {}),
+        ...(action ? { action } : {}),
+        ...(since ? { since: new Date(since) } : {}),
+        ...(until ? { until: new Date(until) } : {}),
+        ...(before === undefined ? {} : { before }),
+      })
+      return rows.map(toAuditRecord)
+    },
+  )
+}
