@@ -21,6 +21,9 @@ const submit = /** @type {HTMLButtonElement} */ ($('submit'))
 /** @type {string[]} */
 let classes = ['urgent', 'not urgent', 'phone', 'tablet', 'computer']
 
+/** Polls the block status while the model loads. @type {ReturnType<typeof setTimeout> | undefined} */
+let statusTimer
+
 /** @typedef {{ statusCode: number, code: string, error_message: string }} ErrorReply */
 
 class ApiError extends Error {
@@ -38,17 +41,35 @@ class ApiError extends Error {
  */
 async function api(path, { method = 'GET', body } = {}) {
   /** @type {Record<string, string>} */
-  const headers = {}
+  const headers = { accept: 'application/json' }
   const token = sessionStorage.getItem(TOKEN_KEY)
   if (token) headers.authorization = `Bearer ${token}`
   if (body !== undefined) headers['content-type'] = 'application/json'
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  /** @type {Response} */
+  let res
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  } catch {
+    throw new ApiError(0, 'MLB_NETWORK', 'Could not reach the server. Check that it is running, then try again.')
+  }
   const text = await res.text()
-  const data = text ? JSON.parse(text) : undefined
+  /** @type {any} */
+  let data
+  try {
+    data = text ? JSON.parse(text) : undefined
+  } catch {
+    // Not JSON: e.g. a proxy's HTML error page.
+    data = undefined
+  }
   if (!res.ok) {
     const e = /** @type {Partial<ErrorReply>} */ (data ?? {})
-    throw new ApiError(res.status, e.code ?? 'MLB_ERROR', e.error_message ?? `The server answered ${res.status}.`)
+    const code = e.code ?? 'MLB_ERROR'
+    const message = e.error_message ?? `The server answered ${res.status}.`
+    // Waiting helps while the model loads or a rate limit resets, not when it failed to load.
+    const retry = res.status === 429 || code === 'MLB_BLOCK_LOADING' ? Number(res.headers.get('retry-after')) : 0
+    throw new ApiError(res.status, code, retry > 0 ? `${message} Try again in ${retry} s.` : message)
   }
+  if (text && data === undefined) throw new ApiError(res.status, 'MLB_ERROR', 'The server sent an answer that is not JSON.')
   return data
 }
 
@@ -65,15 +86,19 @@ function clearError() {
 /** @param {unknown} err */
 function handle(err) {
   if (err instanceof ApiError && err.status === 401) {
-    // No credential, or it expired or was revoked: log in (again).
+    // No credential (auth is on), or it expired or was revoked: log in (again).
+    const hadToken = sessionStorage.getItem(TOKEN_KEY) !== null
     sessionStorage.removeItem(TOKEN_KEY)
     showLogin()
+    if (hadToken) showError('Your session has ended. Log in again.')
     return
   }
   showError(err instanceof Error ? err.message : String(err))
+  if (err instanceof ApiError && (err.code === 'MLB_BLOCK_LOADING' || err.code === 'MLB_BLOCK_FAILED')) refreshStatus()
 }
 
 function showLogin() {
+  clearTimeout(statusTimer)
   loginForm.hidden = false
   classifyForm.hidden = true
   output.hidden = true
@@ -91,18 +116,23 @@ function showClassifier() {
 
 /** Shows the block's load status; polls while it is loading. */
 async function refreshStatus() {
+  clearTimeout(statusTimer)
   try {
     const block = await api(`/blocks/${BLOCK}`)
     showClassifier()
     status.dataset.state = block.status
     if (block.status === 'ready') status.textContent = 'Model ready.'
-    else if (block.status === 'failed') status.textContent = `The model failed to load: ${block.reason}`
+    else if (block.status === 'failed') status.textContent = `The model failed to load: ${block.reason ?? 'no reason given'}`
     else {
       const pct = typeof block.progress === 'number' ? ` (${Math.round(block.progress * 100)}%)` : ''
       status.textContent = `Loading the model${pct}…`
-      setTimeout(refreshStatus, 2000)
+      statusTimer = setTimeout(refreshStatus, 2000)
     }
   } catch (err) {
+    if (err instanceof ApiError && err.status !== 401) {
+      status.dataset.state = 'failed'
+      status.textContent = 'Could not get the model status.'
+    }
     handle(err)
   }
 }
@@ -121,6 +151,9 @@ function renderClasses() {
       remove.addEventListener('click', () => {
         classes = classes.filter((_, j) => j !== i)
         renderClasses()
+        // Keep the keyboard focus in the list: on the next class's button, else the new-class box.
+        const next = classesList.querySelectorAll('button')[Math.min(i, classes.length - 1)]
+        ;(next ?? newClass).focus()
       })
       li.append(label, remove)
       return li
@@ -185,6 +218,7 @@ logoutButton.addEventListener('click', async () => {
     // Already expired or revoked: logged out either way.
   }
   sessionStorage.removeItem(TOKEN_KEY)
+  clearError()
   showLogin()
 })
 
@@ -200,6 +234,7 @@ classifyForm.addEventListener('submit', async (event) => {
   event.preventDefault()
   clearError()
   submit.disabled = true
+  submit.textContent = 'Classifying…'
   try {
     const body = {
       text: /** @type {HTMLTextAreaElement} */ ($('text')).value,
@@ -212,6 +247,7 @@ classifyForm.addEventListener('submit', async (event) => {
     handle(err)
   } finally {
     submit.disabled = false
+    submit.textContent = 'Classify'
   }
 })
 

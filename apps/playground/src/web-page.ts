@@ -18,10 +18,13 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-cache',
 }
 
-/** Serves the playground page at `/`. Public: the page itself holds no data, and shows a login form when auth is on. */
 /** Kept out of the OpenAPI document (`hide` is @fastify/swagger's schema flag). */
 const hidden = { hide: true } as FastifySchema
 
+/**
+ * Serves the playground page at `/` (files read once, at registration). Public routes: the page
+ * holds no data, and shows a login form when auth is on.
+ */
 const webPage: FastifyPluginAsync = async (app) => {
   for (const [url, file, type] of FILES) {
     const body = readFileSync(new URL(file, PUBLIC))
