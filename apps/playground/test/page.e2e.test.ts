@@ -1,108 +1,268 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { CreateServerOptions, MlblocksConfig } from '@mlblocks/core'
 import type { FastifyInstance } from 'fastify'
-import { chromium, type Browser, type Page } from 'playwright-core'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { zeroShotClassification, zeroShotSettings } from '../src/blocks/zero-shot/index.js'
 import { buildServer, forbidNetwork, SEED, tinyModel } from './helpers.js'
 
+// The page in headless Chromium (Debian's, driven by playwright-core) against an in-process server
+// running the REAL zero-shot block on the tiny generated NLI model.
+
 const root = new URL('..', import.meta.url).pathname
+const PREDICT = '/blocks/zero-shot-classification/predict'
 const ADMIN = { username: 'admin', password: 'playground admin password' }
+const TOKEN_KEY = 'mlblocks.token'
 
 let model: Awaited<ReturnType<typeof tinyModel>>
-let dataDir: string
 let allowNetwork: () => void
-let app: FastifyInstance
-let base: string
 let browser: Browser
-let page: Page
+const servers: FastifyInstance[] = []
+const contexts: BrowserContext[] = []
+let scriptErrors: Error[] = []
 
 beforeAll(async () => {
   allowNetwork = forbidNetwork()
   model = await tinyModel()
-  dataDir = mkdtempSync(join(tmpdir(), 'mlb-e2e-'))
-  app = await buildServer(
-    { blocks: [zeroShotClassification(zeroShotSettings({ MLBLOCKS_ZSC_MODEL: model.dir }))], plugins: [{ module: './src/web-page.ts' }] },
-    {
-      root,
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+  })
+})
+
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((c) => c.close()))
+  await Promise.all(servers.splice(0).map((s) => s.close()))
+  // The page's own script never threw.
+  expect(scriptErrors.splice(0)).toEqual([])
+})
+
+afterAll(async () => {
+  await browser?.close()
+  model?.remove()
+  allowNetwork?.()
+})
+
+const realBlock = () => zeroShotClassification(zeroShotSettings({ MLBLOCKS_ZSC_MODEL: model.dir }))
+
+/** Serves `blocks` and the page on a free loopback port; waits for the blocks to load unless told not to. */
+async function serve(blocks: MlblocksConfig['blocks'], options: CreateServerOptions = {}, { settle = true } = {}) {
+  const app = await buildServer({ blocks, plugins: [{ module: './src/web-page.ts' }] }, { root, ...options })
+  servers.push(app)
+  if (settle) await app.mlblocks.blocks.settled()
+  const base = await app.listen({ host: '127.0.0.1', port: 0 })
+  return { app, base }
+}
+
+/** A fresh tab (own sessionStorage) on the page; any script error in the page fails the test. */
+async function open(base: string, options: BrowserContextOptions = {}): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 900, height: 900 }, ...options })
+  contexts.push(context)
+  const page = await context.newPage()
+  page.on('pageerror', (err) => scriptErrors.push(err))
+  await page.goto(base)
+  return page
+}
+
+/** The bars as drawn: label, score (data attribute), text, and the fill's width as a share of its track. */
+const readBars = (page: Page) =>
+  page.$$eval('#results li', (items) =>
+    items.map((li) => {
+      const el = li as HTMLElement
+      const fill = el.querySelector('.fill')!.getBoundingClientRect().width
+      const track = el.querySelector('.track')!.getBoundingClientRect().width
+      return { label: el.dataset.label!, score: Number(el.dataset.score), text: el.textContent ?? '', width: fill / track }
+    }),
+  )
+
+/** Classifies the seed example (multipleTrue on) in the page and checks the bars against the API's own answer. */
+async function classifySeedAndCheckBars(page: Page, app: FastifyInstance, headers: Record<string, string> = {}) {
+  expect(await page.inputValue('#text')).toBe(SEED.text)
+  expect(await page.$$eval('#classes li', (items) => items.map((li) => (li as HTMLElement).dataset.class))).toEqual(SEED.classes)
+  await page.check('#multiple')
+  await page.click('#submit')
+  await page.locator('#results li').first().waitFor()
+
+  const api = await app.inject({ method: 'POST', url: PREDICT, headers, payload: { ...SEED, multipleTrue: true } })
+  expect(api.statusCode).toBe(200)
+  const { scores, labels } = api.json() as { scores: Record<string, number>; labels: string[] }
+
+  const bars = await readBars(page)
+  expect(bars.map((b) => b.label)).toEqual(labels) // the API's order: highest first
+  expect([...bars.map((b) => b.score)]).toEqual(bars.map((b) => b.score).sort((a, b) => b - a))
+  for (const bar of bars) {
+    expect(bar.score).toBeCloseTo(scores[bar.label]!, 10)
+    expect(bar.text).toBe(`${bar.label}${(scores[bar.label]! * 100).toFixed(1)}%`)
+  }
+  // Each bar is as wide as its score, once its short transition has run.
+  await expect
+    .poll(async () => (await readBars(page)).map((b, i) => Math.abs(b.width - bars[i]!.score) < 0.01))
+    .toEqual(bars.map(() => true))
+  return bars
+}
+
+describe('the page, auth off', () => {
+  it('classifies the seed example into bars that match the API, and shows a 400 from the API in the page', async () => {
+    const { app, base } = await serve([realBlock()])
+    const page = await open(base)
+
+    // No login: the classifier and the block's status show at once.
+    await page.locator('#classify').waitFor({ state: 'visible' })
+    await expect.poll(() => page.textContent('#status')).toBe('Model ready.')
+    expect(await page.isVisible('#login')).toBe(false)
+    expect(await page.isVisible('#logout')).toBe(false)
+
+    await classifySeedAndCheckBars(page, app)
+    mkdirSync(join(root, 'test-results'), { recursive: true })
+    await page.screenshot({ path: join(root, 'test-results', 'page.png'), fullPage: true })
+
+    // Add a class, then remove it again: the list is editable.
+    await page.fill('#new-class', 'laptop')
+    await page.press('#new-class', 'Enter')
+    expect(await page.$$eval('#classes li', (items) => items.map((li) => (li as HTMLElement).dataset.class))).toEqual([...SEED.classes, 'laptop'])
+    await page.click('#classes li[data-class="laptop"] button')
+
+    // Remove every class and classify: the API's 400 message shows in the page, and the old bars go.
+    for (const name of SEED.classes) await page.click(`#classes li[data-class="${name}"] button`)
+    expect(await page.$$('#classes li')).toHaveLength(0)
+    const api = (await app.inject({ method: 'POST', url: PREDICT, payload: { text: SEED.text, classes: [], multipleTrue: true } })).json()
+    expect(api).toEqual({ statusCode: 400, code: 'MLB_BAD_INPUT', error_message: expect.stringContaining('classes') })
+    await page.click('#submit')
+    const alert = page.getByRole('alert')
+    await expect.poll(() => alert.textContent()).toBe(api.error_message)
+    expect(await alert.isVisible()).toBe(true)
+    expect(await page.isVisible('#output')).toBe(false)
+    await page.screenshot({ path: join(root, 'test-results', 'page-error.png'), fullPage: true })
+
+    // A class again: the error clears and the bars come back.
+    await page.fill('#new-class', 'urgent')
+    await page.click('#add-class')
+    await page.click('#submit')
+    await page.locator('#results li[data-label="urgent"]').waitFor()
+    expect(await alert.isVisible()).toBe(false)
+  })
+
+  it('fits a phone-sized screen', async () => {
+    const { base } = await serve([realBlock()])
+    const page = await open(base, { viewport: { width: 360, height: 780 }, colorScheme: 'dark' })
+    await page.locator('#classify').waitFor({ state: 'visible' })
+    await page.click('#submit')
+    await page.locator('#results li').first().waitFor()
+    // Nothing overflows sideways.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360)
+    await page.screenshot({ path: join(root, 'test-results', 'page-phone-dark.png'), fullPage: true })
+  })
+
+  it('shows the progress while the model loads, then "ready"; a predict meanwhile shows the 503 in the page', async () => {
+    const real = realBlock()
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    // The real block, its load held back after reporting 40%.
+    const slow: typeof real = {
+      ...real,
+      load: async (context) => {
+        context.progress(0.4)
+        await gate
+        return real.load!(context)
+      },
+    }
+    const { app, base } = await serve([slow], {}, { settle: false })
+    const page = await open(base)
+
+    await expect.poll(() => page.textContent('#status')).toBe('Loading the model (40%)…')
+    expect(await page.getAttribute('#status', 'data-state')).toBe('loading')
+    const api = await app.inject({ method: 'POST', url: PREDICT, payload: SEED })
+    expect(api.json().code).toBe('MLB_BLOCK_LOADING')
+    await page.click('#submit')
+    // The API's message, and the wait from its Retry-After header (which a person cannot see).
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe(`${api.json().error_message} Try again in ${api.headers['retry-after']} s.`)
+
+    release()
+    await app.mlblocks.blocks.settled()
+    await expect.poll(() => page.textContent('#status'), { timeout: 10_000 }).toBe('Model ready.')
+    await page.click('#submit')
+    await page.locator('#results li').first().waitFor()
+  })
+
+  it('shows the reason when the model failed to load, and the 503 of a predict', async () => {
+    const missing = `${model.dir}-missing`
+    const { app, base } = await serve([zeroShotClassification(zeroShotSettings({ MLBLOCKS_ZSC_MODEL: missing }))])
+    const page = await open(base)
+
+    const { reason } = (await app.inject('/blocks/zero-shot-classification')).json()
+    expect(reason).toContain('MLBLOCKS_ZSC_MODEL')
+    await expect.poll(() => page.textContent('#status')).toBe(`The model failed to load: ${reason}`)
+    expect(await page.getAttribute('#status', 'data-state')).toBe('failed')
+
+    const api = (await app.inject({ method: 'POST', url: PREDICT, payload: SEED })).json()
+    expect(api.code).toBe('MLB_BLOCK_FAILED')
+    await page.click('#submit')
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe(api.error_message)
+  })
+})
+
+describe('the page, auth on', () => {
+  let dataDir: string
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'mlb-e2e-'))
+  })
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
+
+  it('asks for a login, classifies, goes back to the login form when the token is revoked, and logs out', async () => {
+    const { app, base } = await serve([realBlock()], {
       plugins: {
         '@mlblocks/auth': {
           enabled: true,
           options: { jwtSecret: 'e2e-secret-that-is-long-enough-for-hs256', dataDir, adminUsername: ADMIN.username, adminPassword: ADMIN.password },
         },
       },
-    },
-  )
-  await app.mlblocks.blocks.settled()
-  base = await app.listen({ host: '127.0.0.1', port: 0 })
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-  })
-  page = await browser.newPage({ viewport: { width: 900, height: 900 } })
-})
-
-afterAll(async () => {
-  await browser?.close()
-  await app?.close()
-  model?.remove()
-  rmSync(dataDir, { recursive: true, force: true })
-  allowNetwork?.()
-})
-
-it('logs in, classifies the seed example and shows the scores as sorted bars; shows API errors', async () => {
-  await page.goto(base)
-  // Auth is on: the page asks for a login first.
-  await page.locator('#login').waitFor({ state: 'visible' })
-  await page.fill('#username', ADMIN.username)
-  await page.fill('#password', 'wrong password, surely')
-  await page.click('#login button[type=submit]')
-  await expect.poll(() => page.textContent('#error')).toBe('Wrong username or password.')
-  await page.fill('#password', ADMIN.password)
-  await page.click('#login button[type=submit]')
-  await page.locator('#classify').waitFor({ state: 'visible' })
-  await expect.poll(() => page.textContent('#status')).toBe('Model ready.')
-
-  expect(await page.inputValue('#text')).toBe(SEED.text)
-  await page.check('#multiple')
-  await page.click('#submit')
-  await page.locator('#results li').first().waitFor()
-  const bars = await page.$$eval('#results li', (items) =>
-    items.map((li) => ({ label: (li as HTMLElement).dataset.label!, score: Number((li as HTMLElement).dataset.score), text: li.textContent })),
-  )
-
-  // The same answer as the API gives for the same input, highest first.
-  const login = await app.inject({ method: 'POST', url: '/login', payload: ADMIN })
-  const api = (
-    await app.inject({
-      method: 'POST',
-      url: '/blocks/zero-shot-classification/predict',
-      headers: { authorization: `Bearer ${login.json().token}` },
-      payload: { ...SEED, multipleTrue: true },
     })
-  ).json()
-  expect(bars.map((b) => b.label)).toEqual(api.labels)
-  bars.forEach((b) => expect(b.score).toBeCloseTo(api.scores[b.label], 10))
-  expect(bars.map((b) => b.score)).toEqual([...bars.map((b) => b.score)].sort((a, b) => b - a))
-  expect(bars[0]!.text).toContain('%')
-  // Each bar is drawn as wide as its score (after its short transition).
-  const widths = () =>
-    page.$$eval('#results li', (items) =>
-      items.map((li) => li.querySelector('.fill')!.getBoundingClientRect().width / li.querySelector('.track')!.getBoundingClientRect().width),
-    )
-  await expect.poll(async () => (await widths()).map((w, i) => Math.abs(w - bars[i]!.score) < 0.01)).toEqual(bars.map(() => true))
+    const page = await open(base)
+    const logIn = async (password: string) => {
+      await page.fill('#username', ADMIN.username)
+      await page.fill('#password', password)
+      await page.click('#login button[type=submit]')
+    }
+    const token = () => page.evaluate((key) => sessionStorage.getItem(key), TOKEN_KEY)
 
-  mkdirSync(join(root, 'test-results'), { recursive: true })
-  await page.screenshot({ path: join(root, 'test-results', 'page.png'), fullPage: true })
+    // The status call answers 401: the page shows the login form, and no error.
+    await page.locator('#login').waitFor({ state: 'visible' })
+    expect(await page.isVisible('#classify')).toBe(false)
+    expect(await page.isVisible('#error')).toBe(false)
+    await page.screenshot({ path: join(root, 'test-results', 'page-login.png'), fullPage: true })
 
-  // An error from the API shows in the page: remove every class and classify.
-  for (let i = SEED.classes.length; i > 0; i--) await page.click('#classes li button')
-  await page.click('#submit')
-  await expect.poll(() => page.textContent('#error')).toBe('body.classes must NOT have fewer than 1 items.')
-  expect(await page.isVisible('#error')).toBe(true)
+    await logIn('wrong password, surely')
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe('Wrong username or password.')
+    await logIn(ADMIN.password)
+    await page.locator('#classify').waitFor({ state: 'visible' })
+    await expect.poll(() => page.textContent('#status')).toBe('Model ready.')
+    expect(await page.isVisible('#error')).toBe(false)
+    expect(await page.inputValue('#password')).toBe('')
+    expect(await page.isVisible('#logout')).toBe(true)
 
-  // Logging out revokes the token and brings the login form back.
-  await page.click('#logout')
-  await page.locator('#login').waitFor({ state: 'visible' })
+    const first = await token()
+    expect(first).toEqual(expect.any(String))
+    await classifySeedAndCheckBars(page, app, { authorization: `Bearer ${first}` })
+
+    // The token is revoked behind the page's back: the next call answers 401, and the page asks for a login again.
+    expect((await app.inject({ method: 'POST', url: '/logout', headers: { authorization: `Bearer ${first}` } })).statusCode).toBe(204)
+    await page.click('#submit')
+    await page.locator('#login').waitFor({ state: 'visible' })
+    expect(await page.getByRole('alert').textContent()).toBe('Your session has ended. Log in again.')
+    expect(await token()).toBeNull()
+
+    // Log in again, then "Log out": the token is revoked on the server and forgotten by the page.
+    await logIn(ADMIN.password)
+    await page.locator('#classify').waitFor({ state: 'visible' })
+    const second = await token()
+    expect(second).toEqual(expect.any(String))
+    await page.click('#logout')
+    await page.locator('#login').waitFor({ state: 'visible' })
+    expect(await token()).toBeNull()
+    const me = await app.inject({ url: '/me', headers: { authorization: `Bearer ${second}` } })
+    expect(me.statusCode).toBe(401)
+  })
 })
