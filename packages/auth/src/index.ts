@@ -39,13 +39,18 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   // One line naming the setting and AUTH_ENABLED=false. Under core, the environment is core's.
   const settings = resolveSettings({ env: app.mlblocks?.env, ...options })
   const database = await openDatabase(settings.database)
-  app.addHook('onClose', () => database.close())
 
   const tokens = new Tokens(database.db, { sign: (p) => app.jwt.sign(p), verify: (t) => app.jwt.verify(t) }, settings.tokenTtlMs)
   const apiKeys = new ApiKeys(database.db)
   const credentials = new Credentials(tokens, apiKeys, settings.cacheTtlMs)
   const users = new Users(database.db, (userId) => credentials.forgetUser(userId))
   const audit = new Audit(database.db, app.log)
+  let pruning: NodeJS.Timeout | undefined
+  app.addHook('onClose', async () => {
+    clearInterval(pruning)
+    await audit.flush() // queued security events first, then the database
+    await database.close()
+  })
   const guard = new LoginGuard({
     freeAttempts: settings.loginFreeAttempts,
     baseDelayMs: 1000,
@@ -68,12 +73,8 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
     sign: { algorithm: 'HS256', iss: 'mlblocks' },
     verify: { algorithms: ['HS256'], allowedIss: 'mlblocks' },
   })
-  const pruning = setInterval(() => void audit.prune(settings.auditRetentionMs).catch((err: unknown) => app.log.error({ err }, 'audit: pruning failed')), 3_600_000)
+  pruning = setInterval(() => void audit.prune(settings.auditRetentionMs).catch((err: unknown) => app.log.error({ err }, 'audit: pruning failed')), 3_600_000)
   pruning.unref()
-  app.addHook('onClose', async () => {
-    clearInterval(pruning)
-    await audit.flush()
-  })
 
   // Before @fastify/rate-limit, whose own onRoute hook reads this: an optional budget per API key
   // (or per user, for login tokens) on the block routes.

@@ -37,14 +37,13 @@ export const backendNames = ['embedded', ...(process.env.TEST_DATABASE_URL ? ['p
 export async function createBackend(name: string): Promise<Backend> {
   if (name === 'embedded') {
     const dir = mkdtempSync(join(tmpdir(), 'mlb-auth-'))
-    let pg: import('@electric-sql/pglite').PGlite | undefined
     return {
       name,
       options: { dataDir: dir },
       async query<T>(text: string) {
-        // Only while no server holds the folder: PGlite is single-process.
+        // Only while no server holds the folder, one query at a time: PGlite is single-process.
         const { PGlite } = await import('@electric-sql/pglite')
-        pg = new PGlite(join(dir, 'auth-db'))
+        const pg = new PGlite(join(dir, 'auth-db'))
         try {
           return (await pg.query<T>(text)).rows
         } finally {

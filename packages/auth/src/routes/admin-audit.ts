@@ -7,7 +7,7 @@ import type { RouteDeps } from './index.js'
 
 const AuditQuery = Type.Object(
   {
-    actor: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'A user id or username.' })),
+    actor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._@-]{1,64}$', description: 'A user id or username.' })),
     action: Type.Optional(Type.Union(AUDIT_ACTIONS.map((a) => Type.Literal(a)))),
     since: Type.Optional(Type.String({ format: 'date-time' })),
     until: Type.Optional(Type.String({ format: 'date-time' })),

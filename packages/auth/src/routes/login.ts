@@ -4,10 +4,11 @@ import { ErrorReply } from '@mlblocks/core'
 import { LoginFailed, RateLimited } from '../errors.js'
 import { toUserDetails } from '../services/principal.js'
 import type { RouteDeps } from './index.js'
-import { UserDetails } from './schemas.js'
+import { UserDetails, Username } from './schemas.js'
 
 export const LoginBody = Type.Object(
-  { username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 1024 }) },
+  // The same username rule as at creation: no other name can exist, and odd bytes never reach SQL.
+  { username: Username, password: Type.String({ minLength: 1, maxLength: 1024 }) },
   { additionalProperties: false },
 )
 export const LoginReply = Type.Object({

@@ -1,0 +1,269 @@
+import { createHmac, generateKeyPairSync, createSign } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  ADMIN,
+  as,
+  backendNames,
+  buildAuthServer,
+  createBackend,
+  createUser,
+  issueKey,
+  login,
+  logCollector,
+  SECRET,
+  UNAUTHORIZED,
+  type Backend,
+} from './helpers.js'
+
+const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url')
+const hs = (alg: 'sha256' | 'sha512', secret: string | Buffer, signingInput: string) => createHmac(alg, secret).update(signingInput).digest('base64url')
+const decode = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString())
+
+/** A JWT with any header and payload, signed however the test says. */
+function jwt(header: Record<string, unknown>, payload: Record<string, unknown>, sign: (input: string) => string): string {
+  const input = `${b64(header)}.${b64(payload)}`
+  return `${input}.${sign(input)}`
+}
+
+const PASSWORD = 'a long enough password'
+const err = (statusCode: number, code: string) => ({ statusCode, code, error_message: expect.any(String) })
+
+describe.each(backendNames)('auth under attack (%s database)', (backendName) => {
+  let backend: Backend
+  let app: FastifyInstance
+  let admin: string
+  const log = logCollector()
+  /** Every secret the suite handles: none may appear in a log line or the database. */
+  const secrets: string[] = [ADMIN.password, PASSWORD, SECRET]
+
+  beforeAll(async () => {
+    backend = await createBackend(backendName)
+    app = await buildAuthServer({ backend, logStream: log.stream, options: { loginFreeAttempts: 100_000 } })
+    admin = await login(app)
+    secrets.push(admin)
+  })
+  afterAll(async () => {
+    await app?.close()
+    await backend?.drop()
+  })
+
+  /** Users and keys as stored, read through a fresh admin login (the embedded database admits one process). */
+  const snapshot = async () => {
+    const token = await login(app)
+    const users = (await as(app, token)({ url: '/admin/users' })).json()
+    const keys = (await as(app, token)({ url: '/admin/apikeys' })).json().map((k: { last_used_at: unknown }) => ({ ...k, last_used_at: null }))
+    await as(app, token)({ method: 'POST', url: '/logout' })
+    return JSON.stringify({ users, keys })
+  }
+
+  describe('login tokens: every forgery or stale token is a 401 with the same message', () => {
+    it('refuses alg none, RS256, HS512, a tampered payload, a wrong secret, not-yet-valid, expired, revoked, and disabled or deleted users', async () => {
+      const user = await createUser(app, admin, { username: 'victim' })
+      const token = await login(app, 'victim', PASSWORD)
+      secrets.push(token)
+      const claims = decode(token)
+      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      const now = Math.floor(Date.now() / 1000)
+      const forged = {
+        'alg none': jwt({ alg: 'none', typ: 'JWT' }, claims, () => ''),
+        'RS256 (key confusion)': jwt({ alg: 'RS256', typ: 'JWT' }, claims, (i) => createSign('RSA-SHA256').update(i).sign(privateKey).toString('base64url')),
+        'HS512 with the right secret': jwt({ alg: 'HS512', typ: 'JWT' }, claims, (i) => hs('sha512', SECRET, i)),
+        'payload tampered (sub → admin)': `${token.split('.')[0]}.${b64({ ...claims, sub: decode(admin).sub })}.${token.split('.')[2]}`,
+        'wrong secret': jwt({ alg: 'HS256', typ: 'JWT' }, claims, (i) => hs('sha256', 'x'.repeat(40), i)),
+        'not yet valid': jwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, nbf: now + 3600 }, (i) => hs('sha256', SECRET, i)),
+        expired: jwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, iat: now - 7200, exp: now - 3600 }, (i) => hs('sha256', SECRET, i)),
+        'unknown jti': jwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, jti: '00000000-0000-4000-8000-000000000000' }, (i) => hs('sha256', SECRET, i)),
+        'no signature': token.split('.').slice(0, 2).join('.') + '.',
+      }
+      for (const [name, forgery] of Object.entries(forged)) {
+        const res = await as(app, forgery)({ url: '/me' })
+        expect({ name, body: res.json() }).toEqual({ name, body: UNAUTHORIZED })
+      }
+      // The genuine one works until it is revoked, or its user is disabled or deleted.
+      expect((await as(app, token)({ url: '/me' })).statusCode).toBe(200)
+      const second = await login(app, 'victim', PASSWORD)
+      await as(app, second)({ method: 'POST', url: '/logout' })
+      expect((await as(app, second)({ url: '/me' })).json()).toEqual(UNAUTHORIZED)
+      await as(app, admin)({ method: 'PATCH', url: `/admin/users/${user.user_id}`, payload: { disabled: true } })
+      expect((await as(app, token)({ url: '/me' })).json()).toEqual(UNAUTHORIZED)
+      await as(app, admin)({ method: 'DELETE', url: `/admin/users/${user.user_id}` })
+      expect((await as(app, token)({ url: '/me' })).json()).toEqual(UNAUTHORIZED)
+    })
+  })
+
+  describe('API keys: every wrong or stale key is a 401', () => {
+    it('refuses wrong, truncated, padded, re-prefixed, revoked, expired keys and keys in the query string', async () => {
+      const user = await createUser(app, admin, { username: 'keyholder' })
+      const { api_key, key_id } = await issueKey(app, admin, user.user_id)
+      const soon = await issueKey(app, admin, user.user_id, new Date(Date.now() + 1500).toISOString())
+      secrets.push(api_key, soon.api_key)
+      const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1)
+      for (const bad of [flip(api_key, 20), api_key.slice(0, -1), `${api_key}x`, `mlx_${api_key.slice(4)}`, flip(api_key, 5), api_key.toUpperCase()]) {
+        expect((await app.inject({ url: '/me', headers: { 'x-api-key': bad } })).json()).toEqual(UNAUTHORIZED)
+        expect((await as(app, bad)({ url: '/me' })).json()).toEqual(UNAUTHORIZED)
+      }
+      expect((await app.inject({ url: `/me?api_key=${api_key}` })).json()).toEqual(UNAUTHORIZED)
+      await new Promise((r) => setTimeout(r, 1600))
+      expect((await as(app, soon.api_key)({ url: '/me' })).json()).toEqual(UNAUTHORIZED)
+      expect((await as(app, api_key)({ url: '/me' })).statusCode).toBe(200)
+      await as(app, admin)({ method: 'DELETE', url: `/admin/apikeys/${key_id}` })
+      expect((await as(app, api_key)({ url: '/me' })).json()).toEqual(UNAUTHORIZED)
+    })
+  })
+
+  describe('privilege: refused, and nothing changes in the database', () => {
+    it('a user on every /admin route, changing its own role, calling a block it was not granted; the last admin demoting or deleting itself', async () => {
+      const user = await createUser(app, admin, { username: 'climber', blocks: ['echo'] })
+      const token = await login(app, 'climber', PASSWORD)
+      const before = await snapshot()
+      const attempts: Array<[string, string, unknown]> = [
+        ['POST', '/admin/users', { username: 'evil', password: PASSWORD, role: 'admin' }],
+        ['GET', '/admin/users', undefined],
+        ['GET', `/admin/users/${user.user_id}`, undefined],
+        ['PATCH', `/admin/users/${user.user_id}`, { role: 'admin' }],
+        ['PATCH', `/admin/users/${user.user_id}`, { blocks: ['*'] }],
+        ['DELETE', `/admin/users/${decode(admin).sub}`, undefined],
+        ['POST', '/admin/apikeys', { user_id: user.user_id }],
+        ['GET', '/admin/apikeys', undefined],
+        ['DELETE', '/admin/apikeys/00000000-0000-4000-8000-000000000000', undefined],
+        ['GET', '/admin/audit', undefined],
+      ]
+      for (const [method, url, payload] of attempts) {
+        const res = await as(app, token)({ method: method as 'GET', url, ...(payload === undefined ? {} : { payload: payload as object }) })
+        expect(res.json()).toEqual(err(403, 'MLB_FORBIDDEN'))
+      }
+      expect((await as(app, token)({ method: 'POST', url: '/blocks/other/predict', payload: { text: 'x' } })).json()).toEqual(err(403, 'MLB_FORBIDDEN'))
+      expect(await snapshot()).toBe(before)
+
+      const rootId = decode(admin).sub
+      const others = (await as(app, admin)({ url: '/admin/users' })).json().filter((u: { role: string; user_id: string }) => u.role === 'admin' && u.user_id !== rootId)
+      for (const u of others) await as(app, admin)({ method: 'DELETE', url: `/admin/users/${u.user_id}` })
+      const users = await snapshot()
+      expect((await as(app, admin)({ method: 'PATCH', url: `/admin/users/${rootId}`, payload: { role: 'user' } })).json()).toEqual(err(409, 'MLB_LAST_ADMIN'))
+      expect((await as(app, admin)({ method: 'PATCH', url: `/admin/users/${rootId}`, payload: { disabled: true } })).json()).toEqual(err(409, 'MLB_LAST_ADMIN'))
+      expect((await as(app, admin)({ method: 'DELETE', url: `/admin/users/${rootId}` })).json()).toEqual(err(409, 'MLB_LAST_ADMIN'))
+      expect(await snapshot()).toBe(users)
+    })
+  })
+
+  describe('hostile input: a 4xx in the error shape, never a 500, nothing written', () => {
+    const nasty = [
+      "' OR '1'='1",
+      "admin'--",
+      "'; DROP TABLE mlblocks_auth.users; --",
+      'x'.repeat(100_000),
+      '\u0000\u0001\u0002\u001b[31m',
+      '\u202e\u200b\ufeff𝕒𝕕𝕞𝕚𝕟',
+      '😀'.repeat(300),
+      '../../etc/passwd',
+      '%00%27',
+    ]
+    it('in every string field of every endpoint', async () => {
+      const before = await snapshot()
+      const bodies: Array<[string, string, (s: string) => unknown]> = [
+        ['POST', '/login', (s) => ({ username: s, password: s })],
+        ['POST', '/admin/users', (s) => ({ username: s, password: s, role: s })],
+        ['POST', '/admin/users', (s) => ({ username: s, password: PASSWORD, role: 'user', blocks: [s] })],
+        ['PATCH', `/admin/users/${decode(admin).sub}`, (s) => ({ blocks: [s] })],
+        ['POST', '/admin/apikeys', (s) => ({ user_id: s, expiration_date: s })],
+        ['POST', '/blocks/echo/predict', (s) => ({ text: s, extra: s })],
+      ]
+      for (const s of nasty) {
+        for (const [method, url, body] of bodies) {
+          const res = await as(app, admin)({ method: method as 'POST', url, payload: body(s) as object })
+          const what = `${method} ${url} ${JSON.stringify(s).slice(0, 40)}: ${res.body.slice(0, 200)}`
+          expect(res.statusCode, what).toBeGreaterThanOrEqual(400)
+          expect(res.statusCode, what).toBeLessThan(500)
+          expect(Object.keys(res.json()).sort()).toEqual(['code', 'error_message', 'statusCode'])
+        }
+        for (const url of [`/admin/users/${encodeURIComponent(s.slice(0, 200))}`, `/admin/apikeys?user_id=${encodeURIComponent(s.slice(0, 200))}`, `/admin/audit?actor=${encodeURIComponent(s.slice(0, 200))}`]) {
+          const res = await as(app, admin)({ url })
+          expect(res.statusCode, url).toBeLessThan(500)
+        }
+      }
+      expect(await snapshot()).toBe(before)
+    })
+
+    it('oversized and deeply nested bodies, unknown fields such as role on /login', async () => {
+      const deep = '{"a":'.repeat(5000) + '1' + '}'.repeat(5000)
+      for (const payload of [deep, JSON.stringify({ username: 'x', password: 'y'.repeat(2_000_000) }), JSON.stringify({ ...ADMIN, role: 'admin' }), '[]', 'null', '"string"', '{"username":{"$ne":null},"password":{"$ne":null}}']) {
+        const res = await app.inject({ method: 'POST', url: '/login', payload, headers: { 'content-type': 'application/json' } })
+        expect(res.statusCode, payload.slice(0, 40)).toBeGreaterThanOrEqual(400)
+        expect(res.statusCode).toBeLessThan(500)
+        expect(Object.keys(res.json()).sort()).toEqual(['code', 'error_message', 'statusCode'])
+      }
+    })
+  })
+
+  describe('enumeration', () => {
+    it('an unknown username and a wrong password get the same answer, in about the same time (medians within 10%)', async () => {
+      await createUser(app, admin, { username: 'known' })
+      const attempt = async (username: string) => {
+        const started = performance.now()
+        const res = await app.inject({ method: 'POST', url: '/login', payload: { username, password: 'not the password' }, remoteAddress: `10.9.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}` })
+        return { ms: performance.now() - started, status: res.statusCode, body: res.body }
+      }
+      const known: number[] = []
+      const unknown: number[] = []
+      for (let i = 0; i < 3; i++) await attempt('known') // warm-up
+      for (let i = 0; i < 24; i++) {
+        const [a, b] = i % 2 ? [await attempt('known'), await attempt(`ghost${i}`)] : [await attempt(`ghost${i}`), await attempt('known')].reverse()
+        expect(a.status).toBe(401)
+        expect(b.body).toBe(a.body)
+        known.push(a.ms)
+        unknown.push(b.ms)
+      }
+      const median = (v: number[]) => [...v].sort((x, y) => x - y)[v.length >> 1]!
+      expect(Math.abs(median(known) - median(unknown)) / Math.max(median(known), median(unknown))).toBeLessThan(0.1)
+    })
+  })
+
+  describe('fuzzing every endpoint (fast-check)', () => {
+    it('random methods, headers and bodies never get a 5xx or a body outside the error shape, and the server keeps serving', async () => {
+      const user = await createUser(app, admin, { username: 'fuzzed' })
+      const fuzzer = await login(app) // the fuzz may log this token out
+      secrets.push(fuzzer)
+      const routes = ['/login', '/logout', '/me', '/admin/users', `/admin/users/${user.user_id}`, '/admin/apikeys', '/admin/apikeys/00000000-0000-4000-8000-000000000000', '/admin/audit', '/blocks', '/blocks/echo', '/blocks/echo/predict', '/healthz', '/readyz']
+      const json = fc.jsonValue({ maxDepth: 4 })
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom('GET', 'POST', 'PATCH', 'DELETE', 'PUT'),
+          fc.constantFrom(...routes),
+          fc.option(fc.constantFrom(`Bearer ${fuzzer}`, 'Bearer garbage', `Bearer ${fuzzer.slice(0, -3)}`, 'Basic YWRtaW46YWRtaW4=', ''), { nil: undefined }),
+          fc.oneof(json, fc.record({ username: fc.string(), password: fc.string(), role: fc.string(), blocks: fc.array(fc.string()), user_id: fc.string(), disabled: fc.anything() })),
+          fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1'),
+          async (method, url, authorization, body, contentType) => {
+            const res = await app.inject({
+              method: method as 'GET',
+              url,
+              headers: { ...(authorization === undefined ? {} : { authorization }), 'content-type': contentType },
+              ...(method === 'GET' || method === 'DELETE' ? {} : { payload: JSON.stringify(body) ?? 'null' }),
+            })
+            expect(res.statusCode, `${method} ${url}`).toBeLessThan(500)
+            if (res.statusCode >= 400) expect(Object.keys(res.json()).sort()).toEqual(['code', 'error_message', 'statusCode'])
+          },
+        ),
+        { numRuns: 300, seed: 20261128 },
+      )
+      expect((await app.inject('/healthz')).statusCode).toBe(200)
+      expect((await as(app, await login(app))({ url: '/me' })).statusCode).toBe(200)
+    })
+  })
+
+  it('left no password, token, key or secret in the log or the database', async () => {
+    await app.inject({ method: 'POST', url: '/login', payload: ADMIN }) // one more login, for the log
+    await app.close() // the embedded database admits one process: read it once the server is gone
+    const logged = log.text()
+    const tables: unknown[] = []
+    for (const table of ['users', 'tokens', 'api_keys', 'audit_events']) tables.push(await backend.query(`select * from mlblocks_auth.${table}`))
+    const stored = JSON.stringify(tables)
+    for (const secret of secrets) {
+      expect(logged.includes(secret), 'log').toBe(false)
+      expect(stored.includes(secret), 'database').toBe(false)
+    }
+    expect(logged.length).toBeGreaterThan(1000)
+    expect(stored).toContain('$argon2id$') // the dump did read the tables
+  })
+})
