@@ -1,21 +1,25 @@
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import * as schema from './schema.js'
 import { AuthSettingError, describeDatabase, type AuthSettings } from '../settings.js'
+import { withDeadline } from '../services/db-errors.js'
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
 
 export interface AuthDatabase {
   db: Db
   kind: 'postgres' | 'embedded'
+  /** `host:port/database` or the embedded folder, for messages: never a password. */
+  description: string
   /** Runs `fn` while holding a session-level advisory lock, so that only one instance runs it at a time. */
   withLock<T>(key: number, fn: () => Promise<T>): Promise<T>
   close(): Promise<void>
 }
 
-const CONNECT_TIMEOUT_S = 5
+/** How long start-up waits for the database's first answer. */
+export const CONNECT_TIMEOUT_MS = 5000
 
 /**
  * `DATABASE_URL` set: Postgres through the `postgres` driver. Unset: PGlite, an embedded Postgres
@@ -25,22 +29,30 @@ export async function openDatabase(settings: AuthSettings['database']): Promise<
   return settings.kind === 'postgres' ? openPostgres(settings) : openEmbedded(settings.dir)
 }
 
+/** The innermost message of an error, on one line: never drizzle's "Failed query: <sql>" wrapper. */
+export function reasonOf(err: unknown): string {
+  let e: unknown = err
+  for (let depth = 0; depth < 4 && (e as { cause?: unknown } | undefined)?.cause; depth++) e = (e as { cause: unknown }).cause
+  const text = e instanceof Error ? e.message : String(e)
+  return text.replace(/\s+/g, ' ').trim().slice(0, 200)
+}
+
 async function openPostgres(settings: Extract<AuthSettings['database'], { kind: 'postgres' }>): Promise<AuthDatabase> {
   const { default: postgres } = await import('postgres')
   const { drizzle } = await import('drizzle-orm/postgres-js')
-  const client = postgres(settings.url, { connect_timeout: CONNECT_TIMEOUT_S, max: 10, onnotice: () => undefined })
+  const description = describeDatabase(settings)
+  const client = postgres(settings.url, { connect_timeout: CONNECT_TIMEOUT_MS / 1000, max: 10, onnotice: () => undefined })
   try {
-    await client`select 1`
+    // connect_timeout alone does not bound a host that drops packets: keep a deadline of our own.
+    await withDeadline(CONNECT_TIMEOUT_MS, client`select 1`)
   } catch (err) {
-    await client.end({ timeout: 1 }).catch(() => undefined)
-    const reason = err instanceof Error ? err.message : String(err)
-    throw new AuthSettingError(
-      `Cannot reach the auth database at ${describeDatabase(settings)} (${reason}): check DATABASE_URL and that Postgres is running`,
-    )
+    await client.end({ timeout: 0 }).catch(() => undefined)
+    throw new AuthSettingError(`Cannot reach the auth database at ${description} (${reasonOf(err)}): check DATABASE_URL and that Postgres is running`)
   }
   return {
     db: drizzle(client, { schema }) as unknown as Db,
     kind: 'postgres',
+    description,
     async withLock(key, fn) {
       const session = await client.reserve()
       try {
@@ -62,14 +74,24 @@ async function openEmbedded(dir: string): Promise<AuthDatabase> {
   try {
     await mkdir(path, { recursive: true })
   } catch (err) {
-    throw new AuthSettingError(`MLBLOCKS_DATA_DIR ${dir} cannot be used (${(err as Error).message}): point it at a writable folder`)
+    throw new AuthSettingError(`MLBLOCKS_DATA_DIR ${dir} cannot be used (${reasonOf(err)}): point it at a writable folder`)
   }
-  const client = new PGlite(path)
-  await client.waitReady
+  const unlock = await lockDataDir(dir)
+  let client: InstanceType<typeof PGlite>
+  try {
+    client = new PGlite(path)
+    await client.waitReady
+  } catch (err) {
+    await unlock()
+    throw new AuthSettingError(
+      `The embedded auth database in ${path} cannot be opened (${reasonOf(err)}): point MLBLOCKS_DATA_DIR at a writable folder, or set DATABASE_URL`,
+    )
+  }
   const db = drizzle(client, { schema }) as unknown as Db
   return {
     db,
     kind: 'embedded',
+    description: `the embedded database in ${dir}`,
     async withLock(key, fn) {
       // One connection: the lock is still taken, so the code path is the one Postgres runs.
       await db.execute(sql`select pg_advisory_lock(${key})`)
@@ -79,6 +101,57 @@ async function openEmbedded(dir: string): Promise<AuthDatabase> {
         await db.execute(sql`select pg_advisory_unlock(${key})`)
       }
     },
-    close: () => client.close(),
+    async close() {
+      try {
+        await client.close()
+      } finally {
+        await unlock()
+      }
+    },
+  }
+}
+
+/** Lock files this process holds, so that a second open in the same process is refused too. */
+const heldHere = new Set<string>()
+
+/**
+ * PGlite has no lock of its own, and two processes writing one folder corrupt it (a server and the
+ * recovery CLI, say). A lock file with the holder's pid keeps it to one; a stale one (its process
+ * gone) is taken over.
+ */
+async function lockDataDir(dir: string): Promise<() => Promise<void>> {
+  const path = join(dir, 'auth-db.lock')
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await writeFile(path, `${process.pid}\n`, { flag: 'wx' })
+      heldHere.add(path)
+      return async () => {
+        heldHere.delete(path)
+        await rm(path, { force: true })
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new AuthSettingError(`MLBLOCKS_DATA_DIR ${dir} cannot be used (${reasonOf(err)}): point it at a writable folder`)
+      }
+    }
+    const holder = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10)
+    if (isAlive(holder, path)) {
+      throw new AuthSettingError(
+        `The embedded auth database in ${dir} is in use by process ${holder}${holder === process.pid ? ' (this one)' : ''}: stop it first (or delete ${path} if no process uses it), or set DATABASE_URL to share a Postgres database between processes`,
+      )
+    }
+    await rm(path, { force: true }) // stale: the process that held it is gone
+  }
+  throw new AuthSettingError(`The embedded auth database in ${dir} is being opened by another process: retry, or set DATABASE_URL`)
+}
+
+function isAlive(pid: number, path: string): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false
+  if (pid === process.pid) return heldHere.has(path)
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' // alive, but someone else's
   }
 }

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url'
-import type { AuthDatabase } from './client.js'
+import { AuthSettingError } from '../settings.js'
+import { reasonOf, type AuthDatabase } from './client.js'
 
 /** Advisory lock keys: any constant shared by every instance of this package. */
 export const LOCK = { migrate: 0x6d6c6201, admins: 0x6d6c6202 } as const
@@ -7,15 +8,25 @@ export const LOCK = { migrate: 0x6d6c6201, admins: 0x6d6c6202 } as const
 const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url))
 const config = { migrationsFolder, migrationsSchema: 'mlblocks_auth', migrationsTable: '__drizzle_migrations' }
 
-/** Applies the shipped SQL migrations under an advisory lock: instances starting together migrate once. */
+/**
+ * Applies the shipped SQL migrations under an advisory lock: instances starting together migrate
+ * once. A failure (say, a database user who may not create a schema) stops start-up with one line.
+ */
 export async function migrateDatabase(database: AuthDatabase): Promise<void> {
-  await database.withLock(LOCK.migrate, async () => {
-    if (database.kind === 'postgres') {
-      const { migrate } = await import('drizzle-orm/postgres-js/migrator')
-      await migrate(database.db as never, config)
-    } else {
-      const { migrate } = await import('drizzle-orm/pglite/migrator')
-      await migrate(database.db as never, config)
-    }
-  })
+  try {
+    await database.withLock(LOCK.migrate, async () => {
+      if (database.kind === 'postgres') {
+        const { migrate } = await import('drizzle-orm/postgres-js/migrator')
+        await migrate(database.db as never, config)
+      } else {
+        const { migrate } = await import('drizzle-orm/pglite/migrator')
+        await migrate(database.db as never, config)
+      }
+    })
+  } catch (err) {
+    if (err instanceof AuthSettingError) throw err
+    throw new AuthSettingError(
+      `Cannot apply the auth database migrations to ${database.description} (${reasonOf(err)}): check that the DATABASE_URL user may create the mlblocks_auth schema and its tables`,
+    )
+  }
 }

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
-import { AdminOnly, BlockForbidden, Unauthorized } from '../errors.js'
+import { AdminOnly, BlockForbidden, Unauthorized, Unavailable } from '../errors.js'
+import { RETRY_AFTER_S } from '../services/db-errors.js'
 import type { Audit } from '../services/audit.js'
 import type { Credentials } from '../services/credentials.js'
 import { mayCall } from '../services/principal.js'
@@ -22,11 +23,17 @@ export function credentialOf(request: FastifyRequest): string | undefined {
  * whatever went wrong), and, on a block's routes, whether they may call it (403 naming it).
  */
 export function authenticate(credentials: Credentials, audit: Audit): onRequestAsyncHookHandler {
-  return async function mlblocksAuthenticate(request: FastifyRequest) {
+  return async function mlblocksAuthenticate(request: FastifyRequest, reply: FastifyReply) {
     const { config } = request.routeOptions
     if (config.public || request.is404) return
     const credential = credentialOf(request)
-    const principal = credential === undefined ? null : await credentials.verify(credential)
+    const principal =
+      credential === undefined
+        ? null
+        : await credentials.verify(credential).catch((err: unknown) => {
+            if (err instanceof Unavailable) reply.header('retry-after', String(RETRY_AFTER_S)) // the database is down: 503
+            throw err
+          })
     if (!principal) {
       audit.record(request, { action: 'access.denied', status: 401, target: routeOf(request) })
       throw new Unauthorized()

@@ -1,4 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
+import { Unavailable } from '../errors.js'
+import { isDatabaseOutage, RETRY_AFTER_S } from '../services/db-errors.js'
 import type { ApiKeys } from '../services/api-keys.js'
 import type { Audit } from '../services/audit.js'
 import type { LoginGuard } from '../services/login-guard.js'
@@ -25,6 +27,12 @@ export interface RouteDeps {
 
 /** Auth's own routes, each group encapsulated so that its hooks (admin only) stay inside. */
 export const authRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
+  // A database outage is a 503 to retry, not a 500. Rethrown: core's handler writes every error body.
+  app.setErrorHandler((err, _request, reply) => {
+    if (!isDatabaseOutage(err)) throw err
+    reply.header('retry-after', String(RETRY_AFTER_S))
+    throw new Unavailable()
+  })
   await app.register(loginRoute, deps)
   await app.register(logoutRoute, deps)
   await app.register(meRoute, deps)

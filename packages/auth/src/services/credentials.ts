@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto'
+import { Unavailable } from '../errors.js'
 import { API_KEY_PREFIX, type ApiKeys } from './api-keys.js'
+import { isDatabaseOutage, withDeadline } from './db-errors.js'
 import type { Principal } from './principal.js'
 import type { Tokens } from './tokens.js'
 
@@ -10,6 +12,8 @@ interface Entry {
 
 const MAX_ENTRIES = 10_000
 const MAX_CREDENTIAL_LENGTH = 4096
+/** A credential check that waits longer on the database than this answers 503. */
+export const VERIFY_DEADLINE_MS = 5000
 
 /**
  * Verifies a bearer credential (a login token or an API key) and caches the answer for `ttlMs`,
@@ -18,6 +22,8 @@ const MAX_CREDENTIAL_LENGTH = 4096
  */
 export class Credentials {
   readonly #cache = new Map<string, Entry>()
+  /** Bumped by every revocation: a check that was in flight across one does not fill the cache. */
+  #generation = 0
 
   constructor(
     private readonly tokens: Tokens,
@@ -25,6 +31,7 @@ export class Credentials {
     private readonly ttlMs: number,
   ) {}
 
+  /** The principal, or null (401). Throws MLB_UNAVAILABLE (503) when the database cannot answer. */
   async verify(credential: string): Promise<Principal | null> {
     if (credential.length === 0 || credential.length > MAX_CREDENTIAL_LENGTH) return null
     const key = createHash('sha256').update(credential).digest('base64')
@@ -33,9 +40,17 @@ export class Credentials {
     if (hit && hit.until > now) return hit.principal
     if (hit) this.#cache.delete(key)
 
-    const found = credential.startsWith(API_KEY_PREFIX) ? await this.apiKeys.verify(credential) : await this.tokens.verify(credential)
+    const generation = this.#generation
+    let found: Awaited<ReturnType<Tokens['verify']>> | Awaited<ReturnType<ApiKeys['verify']>>
+    try {
+      const lookup = credential.startsWith(API_KEY_PREFIX) ? this.apiKeys.verify(credential) : this.tokens.verify(credential)
+      found = await withDeadline(VERIFY_DEADLINE_MS, lookup)
+    } catch (err) {
+      if (isDatabaseOutage(err)) throw new Unavailable()
+      throw err
+    }
     if (!found) return null
-    if (this.ttlMs > 0) {
+    if (this.ttlMs > 0 && generation === this.#generation) {
       if (this.#cache.size >= MAX_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!)
       const until = Math.min(now + this.ttlMs, found.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY)
       this.#cache.set(key, { principal: found.principal, until })
@@ -45,11 +60,13 @@ export class Credentials {
 
   /** Drops every cached credential of a user (revoked, disabled, deleted, demoted, new grants). */
   forgetUser(userId: string): void {
+    this.#generation += 1
     for (const [key, entry] of this.#cache) if (entry.principal.userId === userId) this.#cache.delete(key)
   }
 
   /** Drops one token or key. */
   forgetCredential(credentialId: string): void {
+    this.#generation += 1
     for (const [key, entry] of this.#cache) if (entry.principal.credentialId === credentialId) this.#cache.delete(key)
   }
 }

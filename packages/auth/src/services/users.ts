@@ -111,14 +111,21 @@ export class Users {
   async bootstrapAdmin(admin: { username: string; password: string } | null): Promise<'created' | 'exists' | 'skipped'> {
     if (!admin) return 'skipped'
     if ((await activeAdmins(this.db)) > 0) return 'exists'
-    const [taken] = await this.db.select().from(users).where(eq(users.username, admin.username))
-    if (taken) {
-      throw new AuthSettingError(
-        `MLBLOCKS_ADMIN_USERNAME '${admin.username}' belongs to a user who is not an active admin, and no admin exists: choose another name, or promote that user with \`mlblocks-auth create-admin\``,
-      )
-    }
-    await this.create({ username: admin.username, password: admin.password, role: 'admin' })
-    return 'created'
+    const hashedPassword = await hashPassword(admin.password)
+    // Under the admins lock: of several instances starting at once on an empty database, one
+    // creates the admin and the others see it.
+    return this.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(${LOCK.admins})`)
+      if ((await activeAdmins(tx)) > 0) return 'exists'
+      const [taken] = await tx.select().from(users).where(eq(users.username, admin.username))
+      if (taken) {
+        throw new AuthSettingError(
+          `MLBLOCKS_ADMIN_USERNAME '${admin.username}' belongs to a user who is not an active admin, and no admin exists: choose another name, or promote that user with \`mlblocks-auth create-admin\``,
+        )
+      }
+      await tx.insert(users).values({ username: admin.username, hashedPassword, role: 'admin', blocks: ['*'] })
+      return 'created'
+    })
   }
 }
 
