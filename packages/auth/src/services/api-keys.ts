@@ -7,6 +7,8 @@ import type { Principal } from './principal.js'
 
 export const API_KEY_PREFIX = 'mlb_'
 const PREFIX_SHOWN = 12 // `mlb_` and 8 characters: enough to tell keys apart, useless to guess one
+/** `last_used_at` is kept to the minute. */
+const LAST_USED_PRECISION_MS = 60_000
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 
 /** `mlb_` and 32 random bytes in base62 (43 characters). */
@@ -71,8 +73,11 @@ export class ApiKeys {
       .where(and(eq(apiKeys.keyHash, hashApiKey(key)), isNull(apiKeys.revokedAt)))
     const now = Date.now()
     if (!row || row.user.disabled || (row.key.expirationDate && row.key.expirationDate.getTime() <= now)) return null
-    // Only on a cache miss, so at most once per cache lifetime per key.
-    await this.db.update(apiKeys).set({ lastUsedAt: new Date(now) }).where(eq(apiKeys.keyId, row.key.keyId))
+    // Only on a cache miss, and at most once a minute per key: a write per request would cost more
+    // than the lookup it follows (with AUTH_CACHE_TTL=0, say).
+    if (!row.key.lastUsedAt || now - row.key.lastUsedAt.getTime() >= LAST_USED_PRECISION_MS) {
+      await this.db.update(apiKeys).set({ lastUsedAt: new Date(now) }).where(eq(apiKeys.keyId, row.key.keyId))
+    }
     const { user } = row
     return {
       principal: { userId: user.userId, username: user.username, role: user.role, blocks: user.blocks, via: 'api_key', credentialId: row.key.keyId },

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { and, eq, isNull } from 'drizzle-orm'
+import { and, eq, isNull, lt } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
 import { tokens, users, type UserRow } from '../db/schema.js'
 import type { Principal } from './principal.js'
@@ -10,6 +10,8 @@ export interface Signer {
   verify(token: string): { sub?: unknown; jti?: unknown }
 }
 
+const PURGE_EVERY_MS = 3_600_000
+
 /** Login tokens: JWTs whose `jti` is a row, so that they can be revoked before they expire. */
 export class Tokens {
   constructor(
@@ -18,7 +20,14 @@ export class Tokens {
     private readonly ttlMs: number,
   ) {}
 
+  /** When expired rows are next deleted: at most once an hour, on a login. */
+  #nextPurge = 0
+
   async issue(user: UserRow): Promise<{ jwt: string; expiresAt: Date }> {
+    if (Date.now() >= this.#nextPurge) {
+      this.#nextPurge = Date.now() + PURGE_EVERY_MS
+      await this.purgeExpired().catch(() => undefined) // housekeeping never fails a login
+    }
     const tokenId = randomUUID()
     // Whole seconds, as in the JWT, so that the row and the token expire together.
     const expiresAt = new Date(Math.floor((Date.now() + this.ttlMs) / 1000) * 1000)
@@ -46,6 +55,12 @@ export class Tokens {
       principal: { userId: user.userId, username: user.username, role: user.role, blocks: user.blocks, via: 'token', credentialId: claims.jti },
       expiresAt: row.token.expirationDate,
     }
+  }
+
+  /** Deletes the rows of expired tokens (they can never be used again), so the table stays small. */
+  async purgeExpired(): Promise<number> {
+    const gone = await this.db.delete(tokens).where(lt(tokens.expirationDate, new Date())).returning({ tokenId: tokens.tokenId })
+    return gone.length
   }
 
   async revoke(tokenId: string): Promise<void> {
