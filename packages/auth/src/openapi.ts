@@ -3,14 +3,17 @@ import { ErrorReply } from '@mlblocks/core'
 
 const SECURITY = [{ bearer: [] }, { apiKey: [] }]
 
-/** onRoute: every protected route documents its security schemes and its 401 and 403 answers. */
+type Schema = RouteOptions['schema'] & { hide?: boolean; security?: unknown; response?: Record<string, unknown> }
+
+/**
+ * onRoute: every protected route documents its security schemes and the answers of the credential
+ * check — 401, 403, 503 (the database is down) — and 429 where a rate limit applies. A route's own
+ * schema for one of these statuses is kept.
+ */
 export function documentSecurity(route: RouteOptions): void {
-  const schema = route.schema as (RouteOptions['schema'] & { hide?: boolean; security?: unknown }) | undefined
-  if (route.config?.public || !schema || schema.hide) return
-  const response = (schema.response ?? {}) as Record<string, unknown>
-  route.schema = {
-    ...schema,
-    security: SECURITY,
-    response: { ...response, 401: ErrorReply, 403: ErrorReply },
-  } as RouteOptions['schema']
+  const schema = (route.schema ?? {}) as Schema
+  if (route.config?.public || schema.hide) return
+  const checks: Record<string, unknown> = { 401: ErrorReply, 403: ErrorReply, 503: ErrorReply }
+  if (route.config?.rateLimit) checks[429] = ErrorReply
+  route.schema = { ...schema, security: SECURITY, response: { ...checks, ...schema.response } } as RouteOptions['schema']
 }
