@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DataType, encodeModel, floatTensor, int64Tensor, node, type Model, type Node, type Tensor } from './onnx-writer.js'
-import { TOKENIZER_CONFIG, tinyNliVocabulary, tokenizerJson, writeJson } from './tiny-nli.js'
+import { nliConfig, TOKENIZER_CONFIG, tinyNliVocabulary, tokenizerJson, writeJson } from './tiny-nli.js'
 
 /**
  * A BERT-shaped NLI classifier with random weights, for benchmarks: the real amount of compute of a
@@ -39,19 +39,16 @@ export async function generateBertEncoder(dir: string, shape: EncoderShape = BER
   await mkdir(join(dir, 'onnx'), { recursive: true })
   const onnx = encodeModel(encoderGraph({ ...shape, vocab: vocab.length }))
   await Promise.all([
-    writeJson(join(dir, 'config.json'), {
-      model_type: 'bert',
-      architectures: ['BertForSequenceClassification'],
-      id2label: { 0: 'contradiction', 1: 'neutral', 2: 'entailment' },
-      label2id: { contradiction: 0, neutral: 1, entailment: 2 },
-      vocab_size: vocab.length,
-      hidden_size: shape.hidden,
-      num_hidden_layers: shape.layers,
-      num_attention_heads: shape.heads,
-      intermediate_size: shape.intermediate,
-      max_position_embeddings: shape.maxPositions,
-      pad_token_id: 0,
-    }),
+    writeJson(
+      join(dir, 'config.json'),
+      nliConfig(vocab.length, {
+        hidden_size: shape.hidden,
+        num_hidden_layers: shape.layers,
+        num_attention_heads: shape.heads,
+        intermediate_size: shape.intermediate,
+        max_position_embeddings: shape.maxPositions,
+      }),
+    ),
     writeJson(join(dir, 'tokenizer.json'), tokenizerJson(vocab)),
     writeJson(join(dir, 'tokenizer_config.json'), TOKENIZER_CONFIG),
     // fp32 weights only (load it with dtype 'fp32'): 440 MB at BERT-base size.
@@ -88,7 +85,7 @@ function encoderGraph(shape: EncoderShape): Model {
     return name
   }
   const layerNorm = (name: string, input: string): string => {
-    nodes.push(node('LayerNormalization', [input, 'ones_h', 'zeros_h'], [name], { axis: -1, epsilon: 1e-12 }))
+    nodes.push(node('LayerNormalization', [input, 'ones_h', 'zeros_h'], [name], { axis: -1, epsilon: { float: 1e-12 } }))
     return name
   }
 

@@ -1,8 +1,9 @@
 /**
  * A minimal ONNX (protobuf) writer: just enough of onnx.proto to build small inference graphs in
- * TypeScript, with no dependencies. Field numbers follow onnx/onnx.proto (IR version 8).
+ * TypeScript, with no dependencies. Field numbers follow onnx/onnx.proto (written as IR version 8).
  */
 
+/** TensorProto.DataType values used here. */
 export const DataType = { FLOAT: 1, INT64: 7, BOOL: 9 } as const
 export type DataType = (typeof DataType)[keyof typeof DataType]
 
@@ -14,11 +15,14 @@ export interface Tensor {
   raw: Uint8Array
 }
 
+/** An integer (INT), a list of integers (INTS), or `{ float }` (FLOAT): never guessed from the number. */
+export type AttributeValue = number | readonly number[] | { readonly float: number }
+
 export interface Node {
   op: string
   inputs: readonly string[]
   outputs: readonly string[]
-  attributes?: Readonly<Record<string, number | readonly number[]>>
+  attributes?: Readonly<Record<string, AttributeValue>>
 }
 
 export interface ValueInfo {
@@ -34,6 +38,7 @@ export interface Model {
   initializers: readonly Tensor[]
   inputs: readonly ValueInfo[]
   outputs: readonly ValueInfo[]
+  /** Version of the default (ai.onnx) operator set. */
   opset: number
 }
 
@@ -43,14 +48,13 @@ class Writer {
 
   varint(field: number, value: number | bigint): this {
     this.#tag(field, 0)
-    this.#raw(encodeVarint(BigInt(value)))
+    this.#chunks.push(encodeVarint(BigInt(value)))
     return this
   }
 
   bytes(field: number, value: Uint8Array): this {
     this.#tag(field, 2)
-    this.#raw(encodeVarint(BigInt(value.length)))
-    this.#raw(value)
+    this.#chunks.push(encodeVarint(BigInt(value.length)), value)
     return this
   }
 
@@ -68,7 +72,7 @@ class Writer {
     this.#tag(field, 5)
     const buf = new Uint8Array(4)
     new DataView(buf.buffer).setFloat32(0, value, true)
-    this.#raw(buf)
+    this.#chunks.push(buf)
     return this
   }
 
@@ -83,11 +87,7 @@ class Writer {
   }
 
   #tag(field: number, wireType: number): void {
-    this.#raw(encodeVarint(BigInt((field << 3) | wireType)))
-  }
-
-  #raw(bytes: Uint8Array): void {
-    this.#chunks.push(bytes)
+    this.#chunks.push(encodeVarint(BigInt((field << 3) | wireType)))
   }
 }
 
@@ -104,7 +104,8 @@ function encodeVarint(value: bigint): Uint8Array {
   return Uint8Array.from(bytes)
 }
 
-const ATTRIBUTE_TYPE = { FLOAT: 1, INT: 2, INTS: 7 } as const
+/** AttributeProto.AttributeType values used here. */
+const AttributeType = { FLOAT: 1, INT: 2, INTS: 7 } as const
 
 function writeTensor(w: Writer, t: Tensor): void {
   for (const d of t.dims) w.varint(1, d) // dims
@@ -114,65 +115,81 @@ function writeTensor(w: Writer, t: Tensor): void {
 }
 
 function writeValueInfo(w: Writer, v: ValueInfo): void {
-  w.string(1, v.name)
+  w.string(1, v.name) // name
   w.message(2, (type) =>
+    // type.tensor_type: elem_type, shape.dim[] (dim_value or dim_param)
     type.message(1, (tensor) => {
-      tensor.varint(1, v.dataType) // elem_type
+      tensor.varint(1, v.dataType)
       tensor.message(2, (shape) => {
-        for (const d of v.shape) {
-          shape.message(1, (dim) => (typeof d === 'number' ? dim.varint(1, d) : dim.string(2, d)))
-        }
+        for (const d of v.shape) shape.message(1, (dim) => (typeof d === 'number' ? dim.varint(1, d) : dim.string(2, d)))
       })
     }),
   )
 }
 
-function writeNode(w: Writer, n: Node, index: number): void {
-  for (const i of n.inputs) w.string(1, i)
-  for (const o of n.outputs) w.string(2, o)
-  w.string(3, `${n.op.toLowerCase()}_${index}`)
-  w.string(4, n.op)
-  for (const [name, value] of Object.entries(n.attributes ?? {})) {
-    w.message(5, (a) => {
-      a.string(1, name)
-      if (typeof value === 'number' && Number.isInteger(value)) a.varint(20, ATTRIBUTE_TYPE.INT).varint(3, value)
-      else if (typeof value === 'number') a.varint(20, ATTRIBUTE_TYPE.FLOAT).float(2, value)
-      else {
-        a.varint(20, ATTRIBUTE_TYPE.INTS)
-        for (const v of value) a.varint(8, v)
-      }
-    })
+function writeAttribute(w: Writer, op: string, name: string, value: AttributeValue): void {
+  w.string(1, name) // name
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value)) throw new Error(`${op}.${name} = ${value} is not an integer: write { float: ${value} }`)
+    w.varint(20, AttributeType.INT).varint(3, value) // type, i
+  } else if ('float' in value) {
+    w.varint(20, AttributeType.FLOAT).float(2, value.float) // type, f
+  } else {
+    w.varint(20, AttributeType.INTS) // type
+    for (const v of value) w.varint(8, v) // ints
   }
 }
 
-/** Serializes a ModelProto. */
+function writeNode(w: Writer, n: Node, index: number): void {
+  for (const i of n.inputs) w.string(1, i) // input
+  for (const o of n.outputs) w.string(2, o) // output
+  w.string(3, `${n.op.toLowerCase()}_${index}`) // name
+  w.string(4, n.op) // op_type
+  for (const [name, value] of Object.entries(n.attributes ?? {})) w.message(5, (a) => writeAttribute(a, n.op, name, value))
+}
+
+/** Serializes a ModelProto. Nodes must be listed in topological order. */
 export function encodeModel(model: Model): Uint8Array {
   return new Writer()
     .varint(1, 8) // ir_version
     .string(2, 'mlblocks-model-gen') // producer_name
     .message(7, (g) => {
-      model.nodes.forEach((n, i) => g.message(1, (w) => writeNode(w, n, i)))
-      g.string(2, model.graphName)
-      for (const t of model.initializers) g.message(5, (w) => writeTensor(w, t))
-      for (const v of model.inputs) g.message(11, (w) => writeValueInfo(w, v))
-      for (const v of model.outputs) g.message(12, (w) => writeValueInfo(w, v))
+      model.nodes.forEach((n, i) => g.message(1, (w) => writeNode(w, n, i))) // node
+      g.string(2, model.graphName) // name
+      for (const t of model.initializers) g.message(5, (w) => writeTensor(w, t)) // initializer
+      for (const v of model.inputs) g.message(11, (w) => writeValueInfo(w, v)) // input
+      for (const v of model.outputs) g.message(12, (w) => writeValueInfo(w, v)) // output
     })
-    .message(8, (o) => o.string(1, '').varint(2, model.opset)) // opset_import
+    .message(8, (o) => o.string(1, '').varint(2, model.opset)) // opset_import: domain, version
     .finish()
 }
 
-/** Helpers to build initializers. */
-export function floatTensor(name: string, dims: readonly number[], values: ArrayLike<number>): Tensor {
-  return { name, dataType: DataType.FLOAT, dims, raw: new Uint8Array(Float32Array.from(values).buffer) }
+/**
+ * A constant tensor (initializer) of `dims` from row-major values; booleans are 0/1.
+ * Typed arrays are little-endian on every platform Node runs on, as raw_data requires.
+ */
+export function tensor(name: string, dataType: DataType, dims: readonly number[], values: ArrayLike<number>): Tensor {
+  const size = dims.reduce((n, d) => n * d, 1)
+  if (values.length !== size) throw new Error(`tensor ${name}: ${values.length} values for dims [${dims.join(', ')}]`)
+  const elements =
+    dataType === DataType.FLOAT
+      ? Float32Array.from(values)
+      : dataType === DataType.INT64
+        ? BigInt64Array.from(Array.from(values, BigInt))
+        : Uint8Array.from(values, (v) => (v ? 1 : 0))
+  return { name, dataType, dims, raw: new Uint8Array(elements.buffer) }
 }
 
-export function int64Tensor(name: string, dims: readonly number[], values: readonly number[]): Tensor {
-  return { name, dataType: DataType.INT64, dims, raw: new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer) }
-}
+export const floatTensor = (name: string, dims: readonly number[], values: ArrayLike<number>): Tensor =>
+  tensor(name, DataType.FLOAT, dims, values)
 
-export const node = (op: string, inputs: readonly string[], outputs: readonly string[], attributes?: Node['attributes']): Node => ({
-  op,
-  inputs,
-  outputs,
-  ...(attributes ? { attributes } : {}),
-})
+export const int64Tensor = (name: string, dims: readonly number[], values: ArrayLike<number>): Tensor =>
+  tensor(name, DataType.INT64, dims, values)
+
+/** A graph node running the standard operator `op`. */
+export const node = (
+  op: string,
+  inputs: readonly string[],
+  outputs: readonly string[],
+  attributes?: Node['attributes'],
+): Node => ({ op, inputs, outputs, ...(attributes ? { attributes } : {}) })

@@ -11,25 +11,32 @@ import { DataType, encodeModel, floatTensor, int64Tensor, node, type Model } fro
 
 const SPECIAL = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const
 const PUNCTUATION = [...'.,!?;:\'"()-']
-const LETTERS = [...'abcdefghijklmnopqrstuvwxyz0123456789']
+/** Single characters and `##` pieces, so that any word of these characters still tokenizes. */
+const CHARACTERS = [...'abcdefghijklmnopqrstuvwxyz0123456789']
 /** Words that carry no meaning here: the hypothesis template's and the commonest English ones. */
 const STOP_WORDS = [
   'this', 'example', 'is', 'a', 'an', 'the', 'of', 'and', 'or', 'to', 'in', 'on', 'at', 'for', 'with', 'by', 'from',
-  'i', 'my', 'me', 'you', 'your', 'it', 'its', 'we', 'our', 'they', 'that', 'these', 'those', 'be', 'been', 'am',
-  'are', 'was', 'were', 'have', 'has', 'had', 'do', 'does', 'did', 'can', 'will', 'would', 'should', 'so', 'as',
-  'but', 'if', 'about', 'very', 'just', 'there', 'here', 'what', 'which', 'who', 'all',
+  'i', 'my', 'me', 'you', 'your', 'it', 'its', 'we', 'our', 'us', 'they', 'them', 'their', 'he', 'she', 'his', 'her',
+  'that', 'these', 'those', 'be', 'been', 'am', 'are', 'was', 'were', 'have', 'has', 'had', 'do', 'does', 'did',
+  'can', 'could', 'will', 'would', 'should', 'may', 'must', 'so', 'as', 'but', 'if', 'than', 'then', 'about',
+  'very', 'really', 'just', 'also', 'only', 'some', 'any', 'more', 'much', 'there', 'here', 'what', 'which', 'who',
+  'how', 'when', 'where', 'why', 'all', 'up', 'out', 'into', 'get', 'got', 'please', 'hi', 'hello', 'thanks',
 ]
 const CONTENT_WORDS = [
   'urgent', 'asap', 'immediately', 'now', 'today', 'soon', 'later', 'emergency', 'not', 'no', 'never',
   'phone', 'iphone', 'smartphone', 'android', 'mobile', 'tablet', 'ipad', 'computer', 'laptop', 'desktop', 'pc',
-  'screen', 'battery', 'keyboard', 'broken', 'cracked', 'problem', 'issue', 'bug', 'error', 'crash', 'slow', 'fast',
-  'needs', 'need', 'resolved', 'fixed', 'fix', 'help', 'support', 'new', 'old', 'buy', 'order', 'refund', 'price',
-  'money', 'bill', 'billing', 'invoice', 'account', 'password', 'login', 'email', 'website', 'app', 'update',
+  'screen', 'battery', 'keyboard', 'printer', 'camera', 'wifi', 'internet', 'network', 'software', 'device',
+  'broken', 'cracked', 'problem', 'issue', 'bug', 'error', 'crash', 'slow', 'fast', 'question', 'complaint',
+  'needs', 'need', 'resolved', 'fixed', 'fix', 'help', 'support', 'customer', 'service', 'new', 'old', 'buy',
+  'order', 'package', 'shipping', 'delivery', 'late', 'return', 'cancel', 'refund', 'price', 'money', 'bill',
+  'billing', 'invoice', 'account', 'password', 'login', 'email', 'website', 'app', 'update', 'spam',
   'weather', 'sunny', 'rain', 'sport', 'football', 'music', 'movie', 'food', 'pizza', 'travel', 'flight', 'hotel',
-  'happy', 'sad', 'angry', 'great', 'good', 'bad', 'terrible', 'love', 'hate', 'politics', 'science', 'health',
-  'doctor', 'work', 'job', 'meeting', 'school', 'game', 'play', 'win', 'lose', 'car', 'train', 'delivery', 'late',
+  'happy', 'sad', 'angry', 'great', 'good', 'bad', 'terrible', 'love', 'hate', 'positive', 'negative',
+  'politics', 'science', 'technology', 'business', 'health', 'doctor', 'work', 'job', 'meeting', 'school',
+  'game', 'play', 'win', 'lose', 'car', 'train',
 ]
-const SYNONYMS: Record<string, string> = {
+/** Words that stand for another word's concept (in the premise and in the hypothesis alike). */
+const SYNONYMS: Readonly<Record<string, string>> = {
   asap: 'urgent',
   immediately: 'urgent',
   emergency: 'urgent',
@@ -41,10 +48,12 @@ const SYNONYMS: Record<string, string> = {
   laptop: 'computer',
   desktop: 'computer',
   pc: 'computer',
+  cracked: 'broken',
   fix: 'fixed',
   need: 'needs',
   billing: 'bill',
   invoice: 'bill',
+  pizza: 'food',
 }
 
 export const TOKENIZER_CONFIG = {
@@ -62,16 +71,17 @@ export const TOKENIZER_CONFIG = {
 const SLOPE = 6
 const OFFSET = 3
 
+/** The vocabulary in id order: special tokens first ([PAD] is 0), each token once. */
 export function tinyNliVocabulary(): string[] {
-  return [...SPECIAL, ...PUNCTUATION, ...LETTERS, ...LETTERS.map((l) => `##${l}`), ...STOP_WORDS, ...CONTENT_WORDS]
+  const pieces = CHARACTERS.map((c) => `##${c}`)
+  return [...new Set([...SPECIAL, ...PUNCTUATION, ...CHARACTERS, ...pieces, ...STOP_WORDS, ...CONTENT_WORDS])]
 }
 
-/** Writes config.json, tokenizer files and onnx/model.onnx (+ the same graph as model_quantized.onnx). */
+/** Writes config.json, the tokenizer files and onnx/model.onnx (+ the same graph as model_quantized.onnx). */
 export async function generateTinyNliModel(dir: string): Promise<void> {
   const vocab = tinyNliVocabulary()
-  const ids = new Map(vocab.map((token, id) => [token, id]))
   await mkdir(join(dir, 'onnx'), { recursive: true })
-  const onnx = encodeModel(tinyNliGraph(vocab, ids))
+  const onnx = encodeModel(tinyNliGraph(vocab))
   await Promise.all([
     writeJson(join(dir, 'config.json'), {
       model_type: 'bert',
@@ -85,18 +95,18 @@ export async function generateTinyNliModel(dir: string): Promise<void> {
     writeJson(join(dir, 'tokenizer.json'), tokenizerJson(vocab)),
     writeJson(join(dir, 'tokenizer_config.json'), TOKENIZER_CONFIG),
     writeFile(join(dir, 'onnx', 'model.onnx'), onnx),
-    writeFile(join(dir, 'onnx', 'model_quantized.onnx'), onnx),
+    writeFile(join(dir, 'onnx', 'model_quantized.onnx'), onnx), // what dtype 'q8' loads
   ])
 }
 
-function tinyNliGraph(vocab: readonly string[], ids: ReadonlyMap<string, number>): Model {
+function tinyNliGraph(vocab: readonly string[]): Model {
   const v = vocab.length
-  const concepts = new Float32Array(v * v) // row t: one-hot of token t's concept
-  const weights = new Float32Array(v) // 1 for content words, 0 for the rest
+  const ids = new Map(vocab.map((token, id) => [token, id]))
   const content = new Set(CONTENT_WORDS)
+  const concepts = new Float32Array(v * v) // row t: one-hot of token t's concept
+  const weights = new Float32Array(v) // 1 for content words; 0 for special tokens, punctuation, stop words, pieces
   vocab.forEach((token, t) => {
-    const concept = ids.get(SYNONYMS[token] ?? token) ?? t
-    concepts[t * v + concept] = 1
+    concepts[t * v + (ids.get(SYNONYMS[token] ?? token) ?? t)] = 1
     weights[t] = content.has(token) ? 1 : 0
   })
   const f = DataType.FLOAT
@@ -111,7 +121,7 @@ function tinyNliGraph(vocab: readonly string[], ids: ReadonlyMap<string, number>
     initializers: [
       floatTensor('concepts', [v, v], concepts),
       floatTensor('weights', [v], weights),
-      int64Tensor('sep_id', [], [ids.get('[SEP]')!]),
+      int64Tensor('sep_id', [], [vocab.indexOf('[SEP]')]),
       int64Tensor('seq_axis', [], [1]),
       int64Tensor('axes_seq', [1], [1]),
       int64Tensor('axes_last', [1], [2]),
@@ -121,24 +131,23 @@ function tinyNliGraph(vocab: readonly string[], ids: ReadonlyMap<string, number>
       floatTensor('offset', [3], [OFFSET, 0, -OFFSET]),
     ],
     nodes: [
-      // Which concept each token is, whether it is real (not padding), and whether it counts.
+      // Each token's concept, whether it is real (not padding), and whether it counts in a hypothesis.
       node('Gather', ['concepts', 'input_ids'], ['onehot'], { axis: 0 }), // [B,S,V]
       node('Cast', ['attention_mask'], ['real'], { to: f }), // [B,S]
       node('Gather', ['weights', 'input_ids'], ['weight']), // [B,S]
-      // Segments: before the first [SEP] is the premise, between the first and second the hypothesis.
+      // Segments from a running count of [SEP]s: 0 is [CLS] + premise, 1 the first [SEP] + hypothesis,
+      // 2 the last [SEP] and any padding. ([SEP] itself has weight 0, so it never counts.)
       node('Equal', ['input_ids', 'sep_id'], ['is_sep_b']),
       node('Cast', ['is_sep_b'], ['is_sep'], { to: f }),
-      node('CumSum', ['is_sep', 'seq_axis'], ['segment']), // 0 premise, 1 first [SEP] + hypothesis, 2 after
+      node('CumSum', ['is_sep', 'seq_axis'], ['segment']),
       node('Equal', ['segment', 'zero'], ['in_premise_b']),
       node('Cast', ['in_premise_b'], ['in_premise'], { to: f }),
       node('Equal', ['segment', 'one'], ['in_hypothesis_b']),
       node('Cast', ['in_hypothesis_b'], ['in_hypothesis'], { to: f }),
-      node('Sub', ['one', 'is_sep'], ['not_sep']),
       node('Mul', ['in_premise', 'real'], ['premise_mask']),
-      node('Mul', ['in_hypothesis', 'not_sep'], ['hyp_tokens']),
-      node('Mul', ['hyp_tokens', 'real'], ['hyp_real']),
+      node('Mul', ['in_hypothesis', 'real'], ['hyp_real']),
       node('Mul', ['hyp_real', 'weight'], ['hyp_mask']),
-      // Bags of concepts: which the premise has (0/1), how often each content word is in the hypothesis.
+      // Bags of concepts: which the premise has (0/1), how often the hypothesis' content words name each.
       node('Unsqueeze', ['premise_mask', 'axes_last'], ['premise_mask3']),
       node('Mul', ['onehot', 'premise_mask3'], ['premise_onehot']),
       node('ReduceSum', ['premise_onehot', 'axes_seq'], ['premise_counts'], { keepdims: 0 }), // [B,V]
@@ -146,12 +155,13 @@ function tinyNliGraph(vocab: readonly string[], ids: ReadonlyMap<string, number>
       node('Unsqueeze', ['hyp_mask', 'axes_last'], ['hyp_mask3']),
       node('Mul', ['onehot', 'hyp_mask3'], ['hyp_onehot']),
       node('ReduceSum', ['hyp_onehot', 'axes_seq'], ['hyp_counts'], { keepdims: 0 }), // [B,V]
-      // share = covered content words / content words (at least 1)
+      // share = covered content words / content words (at least 1, so a hypothesis without any gives 0)
       node('Mul', ['hyp_counts', 'premise_has'], ['covered_counts']),
       node('ReduceSum', ['covered_counts', 'axes_seq'], ['covered'], { keepdims: 1 }), // [B,1]
       node('ReduceSum', ['hyp_counts', 'axes_seq'], ['total'], { keepdims: 1 }), // [B,1]
       node('Max', ['total', 'one'], ['total_at_least_1']),
       node('Div', ['covered', 'total_at_least_1'], ['share']),
+      // logits = [−SLOPE·share + OFFSET, 0, SLOPE·share − OFFSET]
       node('Mul', ['share', 'slope'], ['scaled']), // [B,3]
       node('Add', ['scaled', 'offset'], ['logits']),
     ],
@@ -182,9 +192,7 @@ export function tokenizerJson(vocab: readonly string[]) {
       type: 'TemplateProcessing',
       single: [special('[CLS]', 0), sequence('A', 0), special('[SEP]', 0)],
       pair: [special('[CLS]', 0), sequence('A', 0), special('[SEP]', 0), sequence('B', 1), special('[SEP]', 1)],
-      special_tokens: Object.fromEntries(
-        ['[CLS]', '[SEP]'].map((t) => [t, { id: t, ids: [id(t)], tokens: [t] }]),
-      ),
+      special_tokens: Object.fromEntries(['[CLS]', '[SEP]'].map((t) => [t, { id: t, ids: [id(t)], tokens: [t] }])),
     },
     decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
     model: {
