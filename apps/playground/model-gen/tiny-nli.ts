@@ -71,6 +71,23 @@ export const TOKENIZER_CONFIG = {
 const SLOPE = 6
 const OFFSET = 3
 
+/**
+ * config.json of a BERT sequence classifier with facebook/bart-large-mnli's label layout (the zero-shot
+ * pipeline looks up 'entailment' and 'contradiction' in label2id); `sizes` adds or overrides size fields.
+ */
+export function nliConfig(vocabSize: number, sizes: Readonly<Record<string, number>> = {}) {
+  return {
+    model_type: 'bert',
+    architectures: ['BertForSequenceClassification'],
+    id2label: { 0: 'contradiction', 1: 'neutral', 2: 'entailment' },
+    label2id: { contradiction: 0, neutral: 1, entailment: 2 },
+    vocab_size: vocabSize,
+    max_position_embeddings: 512,
+    pad_token_id: 0,
+    ...sizes,
+  }
+}
+
 /** The vocabulary in id order: special tokens first ([PAD] is 0), each token once. */
 export function tinyNliVocabulary(): string[] {
   const pieces = CHARACTERS.map((c) => `##${c}`)
@@ -83,15 +100,7 @@ export async function generateTinyNliModel(dir: string): Promise<void> {
   await mkdir(join(dir, 'onnx'), { recursive: true })
   const onnx = encodeModel(tinyNliGraph(vocab))
   await Promise.all([
-    writeJson(join(dir, 'config.json'), {
-      model_type: 'bert',
-      architectures: ['BertForSequenceClassification'],
-      id2label: { 0: 'contradiction', 1: 'neutral', 2: 'entailment' },
-      label2id: { contradiction: 0, neutral: 1, entailment: 2 },
-      vocab_size: vocab.length,
-      max_position_embeddings: 512,
-      pad_token_id: 0,
-    }),
+    writeJson(join(dir, 'config.json'), nliConfig(vocab.length)),
     writeJson(join(dir, 'tokenizer.json'), tokenizerJson(vocab)),
     writeJson(join(dir, 'tokenizer_config.json'), TOKENIZER_CONFIG),
     writeFile(join(dir, 'onnx', 'model.onnx'), onnx),
