@@ -71,6 +71,8 @@ async function main([command, username, ...rest]: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  process.stderr.write(`mlblocks-auth: ${err instanceof Error ? err.message : String(err)}\n`)
+  const message = err instanceof Error ? err.message : String(err)
+  // The server's off switch means nothing to the CLI: drop it from shared settings errors.
+  process.stderr.write(`mlblocks-auth: ${message.replace(/, or set AUTH_ENABLED=false to turn auth off\.$/, '.')}\n`)
   process.exit(1)
 })

@@ -48,7 +48,7 @@ describe('the embedded database is held by one process at a time', () => {
     const [code] = (await once(cli, 'exit')) as [number]
     await app.close()
     expect(code).toBe(1)
-    expect(stderr).toContain(`is in use by process ${process.pid}: stop it first`)
+    expect(stderr).toMatch(new RegExp(`^mlblocks-auth: The embedded auth database in .+ is in use by process ${process.pid}: stop it first .+ between processes\\.\\n$`))
   })
 
   it('takes over a lock left by a process that is gone', async () => {
