@@ -7,6 +7,9 @@ export type BlockAccess = (blockName: string) => boolean
 
 export type SecurityScheme = OpenAPIV3.SecuritySchemeObject
 
+/** A dependency `/readyz` asks about: resolves when it is usable, rejects (with the reason) when not. */
+export type ReadinessCheck = () => Promise<void>
+
 export interface MlblocksDecorator {
   readonly settings: ServerSettings
   /** The environment the server reads settings from (`createServer`'s `env`, default `process.env`); plugins read theirs here too. */
@@ -14,6 +17,8 @@ export interface MlblocksDecorator {
   readonly blocks: BlockRegistry
   /** Lets a plugin declare a security scheme in the OpenAPI document, for its routes' `schema.security`. */
   addSecurityScheme(name: string, scheme: SecurityScheme): void
+  /** Lets a plugin report a dependency (e.g. its database) on `/readyz`: 503 while the check fails. */
+  addReadinessCheck(name: string, check: ReadinessCheck): void
 }
 
 declare module 'fastify' {

@@ -2,14 +2,39 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorReply, NotReady } from './errors.js'
 import type { BlockRegistry } from './blocks/registry.js'
+import type { ReadinessCheck } from './fastify-types.js'
+
+/** A readiness check that has not answered by then counts as failed: a probe must not hang. */
+const CHECK_TIMEOUT_MS = 2000
+
+async function runCheck(check: ReadinessCheck): Promise<string | null> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS / 1000} s`)), CHECK_TIMEOUT_MS)
+  })
+  try {
+    await Promise.race([check(), timeout])
+    return null
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err)
+  } finally {
+    clearTimeout(timer)
+  }
+}
 
 const Ready = Type.Object({
   status: Type.Literal('ready'),
   blocks: Type.Record(Type.String(), Type.Literal('ready')),
 })
 
-/** `/healthz` answers while the process serves; `/readyz` once every block has loaded. */
-export const healthRoutes: FastifyPluginAsyncTypebox<{ registry: BlockRegistry }> = async (app, { registry }) => {
+export interface HealthOptions {
+  registry: BlockRegistry
+  /** Dependencies plugins registered with `app.mlblocks.addReadinessCheck`. */
+  checks: ReadonlyMap<string, ReadinessCheck>
+}
+
+/** `/healthz` answers while the process serves; `/readyz` once every block has loaded and every dependency answers. */
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app, { registry, checks }) => {
   app.get(
     '/healthz',
     {
@@ -37,6 +62,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ registry: BlockRegistry }
           problems.push(`block '${name}' is still loading${progress}`)
         }
       }
+      const failures = await Promise.all([...checks].map(async ([name, check]) => [name, await runCheck(check)] as const))
+      for (const [name, reason] of failures) if (reason !== null) problems.push(`${name} is unavailable: ${reason}`)
       if (problems.length > 0) throw new NotReady(`Not ready: ${problems.join('; ')}.`)
       return { status: 'ready' as const, blocks: Object.fromEntries(registry.names.map((n) => [n, 'ready' as const])) }
     },

@@ -8,7 +8,7 @@ import { blockRoutes } from './blocks/routes.js'
 import type { MlblocksConfig } from './config.js'
 import { registerDocs } from './docs.js'
 import { ConfigError } from './errors.js'
-import type { SecurityScheme } from './fastify-types.js'
+import type { ReadinessCheck, SecurityScheme } from './fastify-types.js'
 import { healthRoutes } from './health.js'
 import { installErrorHandling } from './http/error-handler.js'
 import { schemaController } from './http/validation.js'
@@ -62,11 +62,13 @@ export async function createServer(config: MlblocksConfig = {}, options: CreateS
 
   const registry = new BlockRegistry(blocks)
   const securitySchemes: Record<string, SecurityScheme> = {}
+  const readinessChecks = new Map<string, ReadinessCheck>()
   app.decorate('mlblocks', {
     settings,
     env,
     blocks: registry,
     addSecurityScheme: (name: string, scheme: SecurityScheme) => void (securitySchemes[name] = scheme),
+    addReadinessCheck: (name: string, check: ReadinessCheck) => void readinessChecks.set(name, check),
   })
   app.decorateRequest('blockAccess', null)
   app.addHook('onRequest', async (request, reply) => {
@@ -77,7 +79,7 @@ export async function createServer(config: MlblocksConfig = {}, options: CreateS
   await registerDocs(app, securitySchemes, version)
 
   plugins.forEach((plugin, i) => app.register(pluginFns[i]!, plugin.options))
-  await app.register(healthRoutes, { registry })
+  await app.register(healthRoutes, { registry, checks: readinessChecks })
   await app.register(blockRoutes, { registry })
 
   const loads = new AbortController()
