@@ -78,24 +78,30 @@ export async function createServer(config: MlblocksConfig = {}, options: CreateS
   app.removeContentTypeParser('text/plain') // bodies are JSON; anything else is a 415
   await registerDocs(app, securitySchemes, version)
 
-  plugins.forEach((plugin, i) => app.register(pluginFns[i]!, plugin.options))
-  await app.register(healthRoutes, { registry, checks: readinessChecks })
-  await app.register(blockRoutes, { registry })
+  try {
+    plugins.forEach((plugin, i) => app.register(pluginFns[i]!, plugin.options))
+    await app.register(healthRoutes, { registry, checks: readinessChecks })
+    await app.register(blockRoutes, { registry })
 
-  const loads = new AbortController()
-  app.addHook('onReady', async () => registry.startLoading(app.log, loads.signal))
-  let reaper: NodeJS.Timeout | undefined
-  app.addHook('preClose', async () => {
-    // A keep-alive connection whose request was in flight when closing began turns idle once it
-    // is answered; close it then, or server.close() would wait for the client to hang up.
-    reaper = setInterval(() => app.server.closeIdleConnections(), 50).unref()
-  })
-  app.addHook('onClose', async () => {
-    clearInterval(reaper)
-    loads.abort()
-  })
+    const loads = new AbortController()
+    app.addHook('onReady', async () => registry.startLoading(app.log, loads.signal))
+    let reaper: NodeJS.Timeout | undefined
+    app.addHook('preClose', async () => {
+      // A keep-alive connection whose request was in flight when closing began turns idle once it
+      // is answered; close it then, or server.close() would wait for the client to hang up.
+      reaper = setInterval(() => app.server.closeIdleConnections(), 50).unref()
+    })
+    app.addHook('onClose', async () => {
+      clearInterval(reaper)
+      loads.abort()
+    })
 
-  await app.ready()
+    await app.ready()
+  } catch (err) {
+    // A plugin that did start (say, with a database pool open) is closed before start-up stops.
+    await app.close().catch(() => undefined)
+    throw err
+  }
   return app
 }
 

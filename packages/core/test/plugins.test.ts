@@ -113,6 +113,15 @@ describe('plugin registry', () => {
     })
   })
 
+  it('closes the plugins that did start when a later one fails, then stops start-up with its message', async () => {
+    const state = ((globalThis as { __closingFixture?: { opened: number; closed: number } }).__closingFixture ??= { opened: 0, closed: 0 })
+    const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname
+    await expect(
+      buildTestServer({ plugins: [{ module: fixture('closing-plugin.mjs') }, { module: fixture('failing-plugin.mjs') }] }),
+    ).rejects.toThrow('FAILING_ENABLED settings are wrong: fix them, or set FAILING_ENABLED=false to turn it off.')
+    expect(state).toEqual({ opened: 1, closed: 1 })
+  })
+
   it('stops start-up when a module does not export a plugin', async () => {
     const notPlugin = new URL('./fixtures/not-a-plugin.mjs', import.meta.url).pathname
     await expect(buildTestServer({ plugins: [{ module: notPlugin, env: 'NOPE_ENABLED' }] })).rejects.toThrow(
