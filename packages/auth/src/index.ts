@@ -1,6 +1,7 @@
 import fastifyJwt from '@fastify/jwt'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyPluginAsync } from 'fastify'
+import { sql } from 'drizzle-orm'
 import fp from 'fastify-plugin'
 import type { BlockAccess } from '@mlblocks/core'
 import { openDatabase } from './db/client.js'
@@ -103,6 +104,10 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   app.decorateRequest('principal', null)
   app.addHook('onRoute', documentSecurity)
   app.mlblocks?.addSecurityScheme('bearer', { type: 'http', scheme: 'bearer', description: 'A login token from POST /login, or an API key' })
+  // /readyz answers 503 while the database is unreachable (a load balancer then routes around us).
+  app.mlblocks?.addReadinessCheck('the auth database', async () => {
+    await database.db.execute(sql`select 1`)
+  })
   app.mlblocks?.addSecurityScheme('apiKey', { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key' })
   app.addHook('onRequest', authenticate(credentials, audit))
   await app.register(authRoutes, { users, tokens, apiKeys, credentials, settings, guard, audit })
