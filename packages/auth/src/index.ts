@@ -13,7 +13,7 @@ import { authRoutes } from './routes/index.js'
 import { ApiKeys } from './services/api-keys.js'
 import { Audit } from './services/audit.js'
 import { LoginGuard } from './services/login-guard.js'
-import { Credentials } from './services/credentials.js'
+import { Credentials, type Revocation } from './services/credentials.js'
 import { preparePasswords } from './services/passwords.js'
 import type { Principal } from './services/principal.js'
 import { Tokens } from './services/tokens.js'
@@ -36,6 +36,21 @@ export type { BlockAccess }
  * Users, login tokens, API keys, roles and per-block access for MLBlocks. Registered by core's
  * plugin registry only when auth is enabled; it then checks every route that is not public.
  */
+/** A revocation from another instance, or null for anything else on the channel. */
+function parseRevocation(payload: string): Revocation | null {
+  try {
+    const value = JSON.parse(payload) as Record<string, unknown>
+    if (typeof value.user === 'string') return { user: value.user }
+    if (typeof value.credential === 'string') return { credential: value.credential }
+  } catch {
+    // not ours
+  }
+  return null
+}
+
+/** The NOTIFY channel on which instances tell each other of revocations. */
+const REVOCATIONS = 'mlblocks_auth_revocations'
+
 const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   // One line naming the setting and AUTH_ENABLED=false. Under core, the environment is core's.
   const settings = resolveSettings({ env: app.mlblocks?.env, ...options })
@@ -43,7 +58,12 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
 
   const tokens = new Tokens(database.db, { sign: (p) => app.jwt.sign(p), verify: (t) => app.jwt.verify(t) }, settings.tokenTtlMs)
   const apiKeys = new ApiKeys(database.db)
-  const credentials = new Credentials(tokens, apiKeys, settings.cacheTtlMs)
+  // Revocations reach the other instances on one Postgres through NOTIFY (see openDatabase's subscribe).
+  const publish = (revocation: Revocation) =>
+    void database.db
+      .execute(sql`select pg_notify(${REVOCATIONS}, ${JSON.stringify(revocation)})`)
+      .catch((err: unknown) => app.log.error({ err }, 'auth: could not tell other instances of a revocation'))
+  const credentials = new Credentials(tokens, apiKeys, settings.cacheTtlMs, database.subscribe ? publish : undefined)
   const users = new Users(database.db, (userId) => credentials.forgetUser(userId))
   const audit = new Audit(database.db, app.log)
   let pruning: NodeJS.Timeout | undefined
@@ -64,6 +84,17 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
     const admin = await users.bootstrapAdmin(settings.admin)
     if (admin === 'created') app.log.info({ username: settings.admin?.username }, 'auth: first admin created')
     await preparePasswords()
+    await database.subscribe?.(
+      REVOCATIONS,
+      (payload) => {
+        const revocation = parseRevocation(payload)
+        if (revocation) credentials.applyRemote(revocation)
+      },
+      (listening) => {
+        credentials.setShared(listening)
+        app.log[listening ? 'info' : 'warn']({ listening }, listening ? 'auth: receiving revocations from other instances' : 'auth: revocation channel lost; checking every credential against the database until it is back')
+      },
+    )
   } catch (err) {
     await database.close()
     throw err

@@ -15,6 +15,11 @@ export interface AuthDatabase {
   description: string
   /** Runs `fn` while holding a session-level advisory lock, so that only one instance runs it at a time. */
   withLock<T>(key: number, fn: () => Promise<T>): Promise<T>
+  /**
+   * Postgres only: LISTEN on `channel` over a connection of its own, which the driver reconnects.
+   * `onState` says when it is listening (true) and when the connection has dropped (false).
+   */
+  subscribe?(channel: string, onMessage: (payload: string) => void, onState: (listening: boolean) => void): Promise<void>
   close(): Promise<void>
 }
 
@@ -49,10 +54,52 @@ async function openPostgres(settings: Extract<AuthSettings['database'], { kind: 
     await client.end({ timeout: 0 }).catch(() => undefined)
     throw new AuthSettingError(`Cannot reach the auth database at ${description} (${reasonOf(err)}): check DATABASE_URL and that Postgres is running`)
   }
+  let listener: ReturnType<typeof postgres> | undefined
+  let closing = false
+  let stopListening = () => undefined as void
   return {
     db: drizzle(client, { schema }) as unknown as Db,
     kind: 'postgres',
     description,
+    async subscribe(channel, onMessage, onState) {
+      // Our own connection, not the driver's listen(): that one stops re-listening after a failed
+      // reconnect. Here a dropped connection turns sharing off, and LISTEN is retried every second.
+      const statement = `listen "${channel.replace(/"/g, '""')}"`
+      let retry: NodeJS.Timeout | undefined
+      const relisten = async (): Promise<void> => {
+        if (closing) return
+        try {
+          await withDeadline(CONNECT_TIMEOUT_MS, listener!.unsafe(statement))
+          onState(true)
+        } catch {
+          retry = setTimeout(() => void relisten(), 1000)
+          retry.unref()
+        }
+      }
+      // `onnotify` is the driver's own hook for notifications (its listen() is built on it); its
+      // typings leave it out.
+      const options = {
+        max: 1,
+        max_lifetime: null,
+        connect_timeout: CONNECT_TIMEOUT_MS / 1000,
+        onnotice: () => undefined,
+        onnotify: (name: string, payload: string) => {
+          if (name === channel) onMessage(payload)
+        },
+        onclose: () => {
+          if (closing) return
+          onState(false)
+          clearTimeout(retry)
+          retry = setTimeout(() => void relisten(), 100)
+          retry.unref()
+        },
+        connection: { application_name: 'mlblocks_auth_listen' },
+      }
+      listener = postgres(settings.url, options as Parameters<typeof postgres>[1])
+      stopListening = () => clearTimeout(retry)
+      await withDeadline(CONNECT_TIMEOUT_MS, listener.unsafe(statement))
+      onState(true)
+    },
     async withLock(key, fn) {
       const session = await client.reserve()
       try {
@@ -63,7 +110,12 @@ async function openPostgres(settings: Extract<AuthSettings['database'], { kind: 
         session.release()
       }
     },
-    close: () => client.end({ timeout: 5 }),
+    async close() {
+      closing = true
+      stopListening()
+      await listener?.end({ timeout: 1 }).catch(() => undefined)
+      await client.end({ timeout: 5 })
+    },
   }
 }
 

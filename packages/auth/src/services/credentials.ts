@@ -15,21 +15,41 @@ const MAX_CREDENTIAL_LENGTH = 4096
 /** A credential check that waits longer on the database than this answers 503. */
 export const VERIFY_DEADLINE_MS = 5000
 
+/** A revocation, as instances tell each other: every credential of a user, or one token or key. */
+export type Revocation = { user: string } | { credential: string }
+
 /**
  * Verifies a bearer credential (a login token or an API key) and caches the answer for `ttlMs`,
  * so that the hot path does not query the database on every request. Revocations on this
- * instance drop the affected entries at once.
+ * instance drop the affected entries at once, and are passed to `publish` for the other
+ * instances, whose `applyRemote` drops theirs. While that channel is down (`setShared(false)`),
+ * nothing is cached: every request asks the database, so no revocation can be missed.
  */
 export class Credentials {
   readonly #cache = new Map<string, Entry>()
   /** Bumped by every revocation: a check that was in flight across one does not fill the cache. */
   #generation = 0
+  #shared = true
 
   constructor(
     private readonly tokens: Tokens,
     private readonly apiKeys: ApiKeys,
     private readonly ttlMs: number,
+    private readonly publish: (revocation: Revocation) => void = () => undefined,
   ) {}
+
+  /** Whether revocations from other instances reach this one; when not, the cache is off. */
+  setShared(shared: boolean): void {
+    this.#shared = shared
+    this.#generation += 1
+    this.#cache.clear()
+  }
+
+  /** A revocation made on another instance. */
+  applyRemote(revocation: Revocation): void {
+    if ('user' in revocation) this.#forget((p) => p.userId === revocation.user)
+    else this.#forget((p) => p.credentialId === revocation.credential)
+  }
 
   /** The principal, or null (401). Throws MLB_UNAVAILABLE (503) when the database cannot answer. */
   async verify(credential: string): Promise<Principal | null> {
@@ -50,7 +70,7 @@ export class Credentials {
       throw err
     }
     if (!found) return null
-    if (this.ttlMs > 0 && generation === this.#generation) {
+    if (this.ttlMs > 0 && this.#shared && generation === this.#generation) {
       if (this.#cache.size >= MAX_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!)
       const until = Math.min(now + this.ttlMs, found.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY)
       this.#cache.set(key, { principal: found.principal, until })
@@ -58,15 +78,20 @@ export class Credentials {
     return found.principal
   }
 
-  /** Drops every cached credential of a user (revoked, disabled, deleted, demoted, new grants). */
+  /** Drops every cached credential of a user (revoked, disabled, deleted, demoted, new grants), here and on the other instances. */
   forgetUser(userId: string): void {
-    this.#generation += 1
-    for (const [key, entry] of this.#cache) if (entry.principal.userId === userId) this.#cache.delete(key)
+    this.#forget((p) => p.userId === userId)
+    this.publish({ user: userId })
   }
 
-  /** Drops one token or key. */
+  /** Drops one token or key, here and on the other instances. */
   forgetCredential(credentialId: string): void {
+    this.#forget((p) => p.credentialId === credentialId)
+    this.publish({ credential: credentialId })
+  }
+
+  #forget(matches: (principal: Principal) => boolean): void {
     this.#generation += 1
-    for (const [key, entry] of this.#cache) if (entry.principal.credentialId === credentialId) this.#cache.delete(key)
+    for (const [key, entry] of this.#cache) if (matches(entry.principal)) this.#cache.delete(key)
   }
 }
