@@ -12,7 +12,8 @@ import { documentSecurity } from './openapi.js'
 import { authRoutes } from './routes/index.js'
 import { ApiKeys } from './services/api-keys.js'
 import { Audit } from './services/audit.js'
-import { LoginGuard } from './services/login-guard.js'
+import { LoginGuard, localThrottle, redisThrottle } from './services/login-guard.js'
+import { connectRedis } from './redis.js'
 import { Credentials, type Revocation } from './services/credentials.js'
 import { preparePasswords } from './services/passwords.js'
 import type { Principal } from './services/principal.js'
@@ -72,12 +73,16 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
     await audit.flush() // queued security events first, then the database
     await database.close()
   })
-  const guard = new LoginGuard({
+  const guardSettings = {
     freeAttempts: settings.loginFreeAttempts,
     baseDelayMs: 1000,
     maxDelayMs: settings.loginMaxBackoffMs,
     forgetAfterMs: Math.max(settings.loginMaxBackoffMs * 2, 3_600_000),
-  })
+  }
+  // REDIS_URL: every instance counts logins and request budgets in one place.
+  const redis = settings.redisUrl ? await connectRedis(settings.redisUrl, app) : null
+  if (redis) app.addHook('onClose', async () => void (await redis.quit().catch(() => undefined)))
+  const guard = redis ? redisThrottle(redis, guardSettings) : localThrottle(new LoginGuard(guardSettings))
   try {
     await migrateDatabase(database)
     await audit.prune(settings.auditRetentionMs)
@@ -126,6 +131,8 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   }
   await app.register(rateLimit, {
     global: false,
+    // Shared counters; if Redis fails mid-way, requests go on unlimited (logged) rather than failing.
+    ...(redis ? { redis, nameSpace: 'mlblocks:auth:rate:', skipOnError: true } : {}),
     errorResponseBuilder: (request, context) => {
       const seconds = Math.ceil(context.ttl / 1000)
       return request.routeOptions.url === '/login' ? new RateLimited(seconds) : new RequestBudgetExceeded(seconds)

@@ -25,6 +25,8 @@ export interface AuthOptions {
   requestRateLimit?: number | string
   /** `AUTH_AUDIT_RETENTION`: how long security events are kept. Default `90d`. */
   auditRetention?: string
+  /** `REDIS_URL`: share login limits and request budgets between instances. Unset: each instance counts its own. */
+  redisUrl?: string
   /** Environment to read; default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>
 }
@@ -40,6 +42,7 @@ export interface AuthSettings {
   loginMaxBackoffMs: number
   requestRateLimit: number
   auditRetentionMs: number
+  redisUrl: string | null
 }
 
 export const PASSWORD_MIN = 12
@@ -118,6 +121,7 @@ export function resolveSettings(options: AuthOptions = {}): AuthSettings {
     loginMaxBackoffMs: duration('AUTH_LOGIN_MAX_BACKOFF', pick('AUTH_LOGIN_MAX_BACKOFF', options.loginMaxBackoff) ?? '15m', 1000, 86_400_000),
     requestRateLimit: count('AUTH_REQUEST_RATE_LIMIT', pick('AUTH_REQUEST_RATE_LIMIT', options.requestRateLimit) ?? '0', 0, 'requests per minute'),
     auditRetentionMs: duration('AUTH_AUDIT_RETENTION', pick('AUTH_AUDIT_RETENTION', options.auditRetention) ?? '90d', 3_600_000, 3650 * 86_400_000),
+    redisUrl: checkRedisUrl(pick('REDIS_URL', options.redisUrl)),
   }
 }
 
@@ -131,6 +135,20 @@ export function duration(name: string, raw: string, minMs: number, maxMs: number
     throw new AuthSettingError(`${name} must be a duration like 30s, 15m, 1h or 2d, from ${minMs / 1000}s to ${maxMs / 1000}s; got '${raw}': fix it`)
   }
   return ms
+}
+
+function checkRedisUrl(url: string | undefined): string | null {
+  if (!url) return null
+  let parsed: URL | undefined
+  try {
+    parsed = new URL(url)
+  } catch {
+    // reported below
+  }
+  if (parsed?.protocol !== 'redis:' && parsed?.protocol !== 'rediss:') {
+    throw new AuthSettingError('REDIS_URL must be a redis:// or rediss:// URL: fix it, or unset it to count limits per instance')
+  }
+  return url
 }
 
 function checkDatabaseUrl(url: string): string {

@@ -3,7 +3,7 @@ import { Unavailable } from '../errors.js'
 import { isDatabaseOutage, RETRY_AFTER_S } from '../services/db-errors.js'
 import type { ApiKeys } from '../services/api-keys.js'
 import type { Audit } from '../services/audit.js'
-import type { LoginGuard } from '../services/login-guard.js'
+import type { LoginThrottle } from '../services/login-guard.js'
 import type { Credentials } from '../services/credentials.js'
 import type { Tokens } from '../services/tokens.js'
 import type { Users } from '../services/users.js'
@@ -21,7 +21,7 @@ export interface RouteDeps {
   apiKeys: ApiKeys
   credentials: Credentials
   settings: AuthSettings
-  guard: LoginGuard
+  guard: LoginThrottle
   audit: Audit
 }
 

@@ -32,7 +32,7 @@ export const loginRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { us
     },
     async (request, reply) => {
       const { username, password } = request.body
-      const wait = guard.waitFor(username)
+      const wait = await guard.waitFor(username)
       if (wait > 0) {
         const seconds = Math.ceil(wait / 1000)
         reply.header('retry-after', String(seconds))
@@ -40,12 +40,12 @@ export const loginRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { us
       }
       const { user, account } = await users.login(username, password)
       if (!user) {
-        guard.failed(username)
+        await guard.failed(username)
         // The attempted name is recorded only when it is a real account: never what was typed.
         audit.record(request, { action: 'login.failed', actor: account && { userId: account.userId, username: account.username }, status: 401 })
         throw new LoginFailed()
       }
-      guard.succeeded(username)
+      await guard.succeeded(username)
       audit.record(request, { action: 'login.succeeded', actor: { userId: user.userId, username: user.username } })
       const issued = await tokens.issue(user)
       return { token: issued.jwt, expiration_date: issued.expiresAt.toISOString(), user_details: toUserDetails(user) }

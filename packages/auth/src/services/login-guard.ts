@@ -54,3 +54,54 @@ export class LoginGuard {
     this.#records.delete(username)
   }
 }
+
+/** What the login route asks: the local LoginGuard, or the same rule kept in Redis for every instance. */
+export interface LoginThrottle {
+  waitFor(username: string): Promise<number>
+  failed(username: string): Promise<void>
+  succeeded(username: string): Promise<void>
+}
+
+export function localThrottle(guard: LoginGuard): LoginThrottle {
+  return {
+    waitFor: async (username) => guard.waitFor(username),
+    failed: async (username) => guard.failed(username),
+    succeeded: async (username) => guard.succeeded(username),
+  }
+}
+
+/** The small part of an ioredis client this needs. */
+export interface RedisLike {
+  eval(script: string, keys: number, ...args: Array<string | number>): Promise<unknown>
+  hget(key: string, field: string): Promise<string | null>
+  del(key: string): Promise<number>
+}
+
+/** One failure, atomically: count it, set the back-off once past the free attempts, forget later. */
+const FAILED = `
+local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+local beyond = failures - tonumber(ARGV[1])
+if beyond > 0 then
+  local delay = math.min(tonumber(ARGV[3]), tonumber(ARGV[2]) * 2 ^ math.min(beyond - 1, 30))
+  redis.call('HSET', KEYS[1], 'until', tonumber(ARGV[4]) + delay)
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return failures`
+
+/** LoginGuard's rule with its counters in Redis, shared by every instance. */
+export function redisThrottle(redis: RedisLike, settings: LoginGuardSettings, prefix = 'mlblocks:auth:login:'): LoginThrottle {
+  const key = (username: string) => prefix + username
+  return {
+    async waitFor(username) {
+      const until = Number(await redis.hget(key(username), 'until'))
+      return Number.isFinite(until) ? Math.max(0, until - Date.now()) : 0
+    },
+    async failed(username) {
+      const { freeAttempts, baseDelayMs, maxDelayMs, forgetAfterMs } = settings
+      await redis.eval(FAILED, 1, key(username), freeAttempts, baseDelayMs, maxDelayMs, Date.now(), forgetAfterMs)
+    },
+    async succeeded(username) {
+      await redis.del(key(username))
+    },
+  }
+}
