@@ -29,7 +29,9 @@ if (redisUrl) describe('two instances sharing one Redis', () => {
   let b: FastifyInstance
   beforeAll(async () => {
     backends = await Promise.all([createBackend('embedded'), createBackend('embedded')])
-    ;[a, b] = await Promise.all(backends.map((backend) => buildAuthServer({ backend, options: { redisUrl, loginRateLimit: 3, loginFreeAttempts: 2 } })))
+    const build = (backend: Backend) => buildAuthServer({ backend, options: { redisUrl, loginRateLimit: 3, loginFreeAttempts: 2 } })
+    a = await build(backends[0]!)
+    b = await build(backends[1]!)
   })
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()])

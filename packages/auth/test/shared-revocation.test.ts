@@ -66,7 +66,7 @@ if (pgUrl) describe('revocations across instances on one Postgres (LISTEN/NOTIFY
       // The channel comes back by itself.
       await within(5000, async () => {
         const [row] = await server.unsafe(`select count(*)::int as n from pg_stat_activity where datname = '${database}' and application_name = 'mlblocks_auth_listen'`)
-        return (row as { n: number }).n === 2
+        return (row as unknown as { n: number }).n === 2
       })
     } finally {
       await server.end()
