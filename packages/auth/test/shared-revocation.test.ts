@@ -29,11 +29,14 @@ if (pgUrl) describe('revocations across instances on one Postgres (LISTEN/NOTIFY
     const user = await createUser(a, admin, { username: 'shared-user' })
     const token = await login(a, 'shared-user', 'a long enough password')
     const { api_key, key_id } = await issueKey(a, admin, user.user_id)
-    for (const credential of [token, api_key]) expect((await as(b, credential)({ url: '/me' })).statusCode).toBe(200) // cached on B
+    // Both instances listen on real sockets; B is called over HTTP.
+    const [urlA, urlB] = await Promise.all([a.listen({ host: '127.0.0.1', port: 0 }), b.listen({ host: '127.0.0.1', port: 0 })])
+    const me = (url: string, credential: string) => fetch(`${url}/me`, { headers: { authorization: `Bearer ${credential}` } })
+    for (const credential of [token, api_key]) expect((await me(urlB, credential)).status).toBe(200) // cached on B
 
-    await as(a, token)({ method: 'POST', url: '/logout' })
-    await as(a, admin)({ method: 'DELETE', url: `/admin/apikeys/${key_id}` })
-    const refused = async (credential: string) => (await as(b, credential)({ url: '/me' })).statusCode === 401
+    expect((await fetch(`${urlA}/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).status).toBe(204)
+    expect((await fetch(`${urlA}/admin/apikeys/${key_id}`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } })).status).toBe(204)
+    const refused = async (credential: string) => (await me(urlB, credential)).status === 401
     expect(await within(1000, () => refused(token))).toBeLessThan(1000)
     expect(await within(1000, () => refused(api_key))).toBeLessThan(1000)
     expect((await as(b, token)({ url: '/me' })).json()).toEqual(UNAUTHORIZED)
