@@ -10,13 +10,8 @@ export const CreateUserBody = Type.Object(
   { username: Username, password: NewPassword, role: Role, blocks: Type.Optional(BlockGrants) },
   { additionalProperties: false },
 )
-export const CreatedUser = Type.Object({
-  user_id: Type.String(),
-  username: Type.String(),
-  creation_date: Type.String({ format: 'date-time' }),
-  role: Role,
-  blocks: Type.Array(Type.String()),
-})
+/** SPEC's answer to POST /admin/users: the user record without `disabled` (a new user never is). */
+export const CreatedUser = Type.Omit(UserRecord, ['disabled'])
 export const UpdateUserBody = Type.Object(
   { role: Type.Optional(Role), password: Type.Optional(NewPassword), blocks: Type.Optional(BlockGrants), disabled: Type.Optional(Type.Boolean()) },
   { additionalProperties: false, minProperties: 1 },
