@@ -67,11 +67,14 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   const credentials = new Credentials(tokens, apiKeys, settings.cacheTtlMs, database.subscribe ? publish : undefined)
   const users = new Users(database.db, (userId) => credentials.forgetUser(userId))
   const audit = new Audit(database.db, app.log)
+  // Once only: a failed start closes it below, and core then closes the app (and this hook) too.
+  let closed: Promise<void> | undefined
+  const closeDatabase = () => (closed ??= database.close())
   let pruning: NodeJS.Timeout | undefined
   app.addHook('onClose', async () => {
     clearInterval(pruning)
     await audit.flush() // queued security events first, then the database
-    await database.close()
+    await closeDatabase()
   })
   const guardSettings = {
     freeAttempts: settings.loginFreeAttempts,
@@ -101,7 +104,7 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
       },
     )
   } catch (err) {
-    await database.close()
+    await closeDatabase()
     throw err
   }
 
@@ -142,11 +145,11 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   app.decorateRequest('principal', null)
   app.addHook('onRoute', documentSecurity)
   app.mlblocks?.addSecurityScheme('bearer', { type: 'http', scheme: 'bearer', description: 'A login token from POST /login, or an API key' })
+  app.mlblocks?.addSecurityScheme('apiKey', { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key' })
   // /readyz answers 503 while the database is unreachable (a load balancer then routes around us).
   app.mlblocks?.addReadinessCheck('the auth database', async () => {
     await database.db.execute(sql`select 1`)
   })
-  app.mlblocks?.addSecurityScheme('apiKey', { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key' })
   app.addHook('onRequest', authenticate(credentials, audit))
   await app.register(authRoutes, { users, tokens, apiKeys, credentials, settings, guard, audit })
 }
