@@ -171,6 +171,14 @@ describe('block lifecycle', () => {
     expect((await app.inject({ method: 'POST', url: '/blocks/echo/predict', payload: { text: 'x' } })).statusCode).toBe(200)
   })
 
+  it('does not double the period of a reason that ends with one', async () => {
+    const gate = deferred()
+    app = await buildTestServer({ blocks: [gatedBlock('dotted', gate.promise)] })
+    gate.reject(new Error('Check MLBLOCKS_ZSC_MODEL.'))
+    await app.mlblocks.blocks.settled()
+    expect((await app.inject('/readyz')).json().error_message).toBe("Not ready: block 'dotted' failed to load: Check MLBLOCKS_ZSC_MODEL.")
+  })
+
   it('refuses invalid or duplicate block names at start-up', async () => {
     await expect(buildTestServer({ blocks: [{ ...echoBlock, name: 'Bad Name' }] })).rejects.toThrow(
       "Block name 'Bad Name' is not valid: use 1-64 lowercase letters, digits and dashes.",
