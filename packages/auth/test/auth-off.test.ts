@@ -43,8 +43,17 @@ async function probe(env: Record<string, string>) {
   return JSON.parse(out) as { statuses: number[]; scripts: string[]; hooks: string }
 }
 
+// argon2 runs on worker threads: its native addon (in @node-rs/argon2-<platform>) shows in the
+// process report whichever thread loaded it.
 const loaded = (scripts: string[]) =>
-  AUTH_MODULES.filter((m) => scripts.some((s) => s.includes(`/node_modules/${m}/`) || (m === '@mlblocks/auth' && s.includes('/packages/auth/dist/'))))
+  AUTH_MODULES.filter((m) =>
+    scripts.some(
+      (s) =>
+        s.includes(`/node_modules/${m}/`) ||
+        (m === '@node-rs/argon2' && s.includes('/node_modules/@node-rs/argon2-')) ||
+        (m === '@mlblocks/auth' && s.includes('/packages/auth/dist/')),
+    ),
+  )
 
 describe('with auth off', () => {
   it('never loads @mlblocks/auth, argon2, drizzle, the postgres driver, PGlite or @fastify/jwt, and runs no auth hook', async () => {

@@ -1,3 +1,4 @@
+import { readFileSync, readdirSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { ARGON2, checkPassword, hashPassword } from '../src/services/passwords.js'
 
@@ -24,5 +25,22 @@ describe('passwords', () => {
 
   it('salt every hash', async () => {
     expect(await hashPassword('same password here')).not.toBe(await hashPassword('same password here'))
+  })
+
+  it.runIf(process.platform === 'linux')('hash at the lowest CPU priority, on threads of their own: the event loop keeps its priority', async () => {
+    // A hash in flight, so its worker exists; then each thread's nice value (field 19 of its stat).
+    const hashing = hashPassword('a password to keep a worker busy')
+    const nice = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16])
+    const tids = readdirSync('/proc/self/task')
+    await hashing
+    expect(nice(String(process.pid))).toBe(0)
+    expect(tids.filter((tid) => nice(tid) === 19).length).toBeGreaterThanOrEqual(1)
+  })
+
+  it('answer many at once, in order, on a bounded number of threads', async () => {
+    const hashes = await Promise.all(Array.from({ length: 6 }, (_, i) => hashPassword(`password number ${i}`)))
+    const checks = await Promise.all(hashes.map((h, i) => checkPassword(h, `password number ${i}`)))
+    expect(checks).toEqual([true, true, true, true, true, true])
+    expect(await checkPassword(hashes[0], 'password number 1')).toBe(false)
   })
 })

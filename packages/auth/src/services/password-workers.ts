@@ -1,0 +1,101 @@
+import { createRequire } from 'node:module'
+import { Worker } from 'node:worker_threads'
+
+export type PasswordJob =
+  | { op: 'hash'; password: string; options: object }
+  | { op: 'verify'; password: string; hashed: string }
+
+type Reply = { id: number; value: string | boolean } | { id: number; error: string }
+
+// Each worker lowers its own thread to nice 19. On Linux the nice value belongs to the thread
+// (setpriority(2), NOTES), so the event loop keeps its priority; elsewhere it would lower the whole
+// process, so there the workers run at normal priority. A CommonJS string, so that it runs the same
+// from the sources (tests) and from the build.
+const WORKER = `
+const { parentPort, workerData } = require('node:worker_threads')
+const { setPriority } = require('node:os')
+const argon2 = require(workerData.argon2)
+if (process.platform === 'linux') {
+  try { setPriority(19) } catch {}
+}
+parentPort.on('message', (job) => {
+  try {
+    const value = job.op === 'hash' ? argon2.hashSync(job.password, job.options) : argon2.verifySync(job.hashed, job.password)
+    parentPort.postMessage({ id: job.id, value })
+  } catch (err) {
+    parentPort.postMessage({ id: job.id, error: err instanceof Error ? err.message : String(err) })
+  }
+})
+`
+
+interface Pending {
+  job: PasswordJob
+  resolve: (value: string | boolean) => void
+  reject: (err: Error) => void
+}
+
+interface Slot {
+  worker: Worker
+  busy: Pending | null
+}
+
+/**
+ * argon2 on `size` worker threads at the lowest CPU priority, one job each, the rest queued in order.
+ * Started on first use; a worker holds the process open only while it has a job, and one that dies
+ * fails its job and is replaced.
+ */
+export class PasswordWorkers {
+  readonly #slots: Slot[] = []
+  readonly #queue: Pending[] = []
+  readonly #argon2 = createRequire(import.meta.url).resolve('@node-rs/argon2')
+  #ids = 0
+
+  constructor(private readonly size: number) {}
+
+  run(job: PasswordJob): Promise<string | boolean> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ job, resolve, reject })
+      this.#dispatch()
+    })
+  }
+
+  #dispatch(): void {
+    for (;;) {
+      if (this.#queue.length === 0) return
+      let slot = this.#slots.find((s) => s.busy === null)
+      if (!slot && this.#slots.length < this.size) slot = this.#start()
+      if (!slot) return
+      const pending = this.#queue.shift()!
+      slot.busy = pending
+      slot.worker.ref()
+      slot.worker.postMessage({ ...pending.job, id: ++this.#ids })
+    }
+  }
+
+  #start(): Slot {
+    // No inherited execArgv: `--input-type=module` would make the script ESM, and loader hooks are not needed.
+    const worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { argon2: this.#argon2 } })
+    const slot: Slot = { worker, busy: null }
+    worker.on('message', (reply: Reply) => {
+      const pending = slot.busy
+      slot.busy = null
+      worker.unref()
+      if ('error' in reply) pending?.reject(new Error(reply.error))
+      else pending?.resolve(reply.value)
+      this.#dispatch()
+    })
+    const fail = (err: Error) => {
+      this.#slots.splice(this.#slots.indexOf(slot), 1)
+      slot.busy?.reject(err)
+      slot.busy = null
+      this.#dispatch()
+    }
+    worker.on('error', fail)
+    worker.on('exit', (code) => {
+      if (this.#slots.includes(slot)) fail(new Error(`password worker exited with code ${code}`))
+    })
+    worker.unref()
+    this.#slots.push(slot)
+    return slot
+  }
+}
