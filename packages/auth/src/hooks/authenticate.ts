@@ -1,9 +1,9 @@
-import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify'
 import { AdminOnly, BlockForbidden, Unauthorized, Unavailable } from '../errors.js'
 import { RETRY_AFTER_S } from '../services/db-errors.js'
 import type { Audit } from '../services/audit.js'
 import type { Credentials } from '../services/credentials.js'
-import { mayCall } from '../services/principal.js'
+import { mayCall, type Principal } from '../services/principal.js'
 
 const BEARER = /^Bearer ([!-~]+)$/i
 
@@ -21,30 +21,41 @@ export function credentialOf(request: FastifyRequest): string | undefined {
 /**
  * The one check, on every route that is not public: who is calling (401 otherwise, with one message
  * whatever went wrong), and, on a block's routes, whether they may call it (403 naming it).
+ * Callback-style, so that a credential already in the cache costs no promise and no extra tick.
  */
-export function authenticate(credentials: Credentials, audit: Audit): onRequestAsyncHookHandler {
-  return async function mlblocksAuthenticate(request: FastifyRequest, reply: FastifyReply) {
+export function authenticate(credentials: Credentials, audit: Audit): onRequestHookHandler {
+  return function mlblocksAuthenticate(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
     const { config } = request.routeOptions
-    if (config.public || request.is404) return
+    if (config.public || request.is404) return done()
     const credential = credentialOf(request)
-    const principal =
-      credential === undefined
-        ? null
-        : await credentials.verify(credential).catch((err: unknown) => {
-            if (err instanceof Unavailable) reply.header('retry-after', String(RETRY_AFTER_S)) // the database is down: 503
-            throw err
-          })
-    if (!principal) {
-      audit.record(request, { action: 'access.denied', status: 401, target: routeOf(request) })
-      throw new Unauthorized()
-    }
-    request.principal = principal
-    if (principal.role !== 'admin') request.blockAccess = (block) => mayCall(principal, block)
-    if (config.block !== undefined && !mayCall(principal, config.block)) {
-      audit.record(request, { action: 'access.denied', actor: principal, status: 403, target: `block:${config.block}` })
-      throw new BlockForbidden(config.block)
-    }
+    if (credential === undefined) return done(deny(request, audit))
+    const cached = credentials.cached(credential)
+    if (cached) return done(admit(request, cached, audit))
+    credentials.verify(credential).then(
+      (principal) => done(principal ? admit(request, principal, audit) : deny(request, audit)),
+      (err: unknown) => {
+        if (err instanceof Unavailable) reply.header('retry-after', String(RETRY_AFTER_S)) // the database is down: 503
+        done(err as Error)
+      },
+    )
   }
+}
+
+function deny(request: FastifyRequest, audit: Audit): Error {
+  audit.record(request, { action: 'access.denied', status: 401, target: routeOf(request) })
+  return new Unauthorized()
+}
+
+/** Sets who is calling; on a block's routes, the 403 error when they may not call it. */
+function admit(request: FastifyRequest, principal: Principal, audit: Audit): Error | undefined {
+  request.principal = principal
+  if (principal.role !== 'admin') request.blockAccess = (block) => mayCall(principal, block)
+  const { block } = request.routeOptions.config
+  if (block !== undefined && !mayCall(principal, block)) {
+    audit.record(request, { action: 'access.denied', actor: principal, status: 403, target: `block:${block}` })
+    return new BlockForbidden(block)
+  }
+  return undefined
 }
 
 /** Route-level: only admins past this point. */

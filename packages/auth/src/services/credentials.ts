@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { Unavailable } from '../errors.js'
 import { API_KEY_PREFIX, type ApiKeys } from './api-keys.js'
 import { isDatabaseOutage, withDeadline } from './db-errors.js'
@@ -14,6 +14,9 @@ const MAX_ENTRIES = 10_000
 const MAX_CREDENTIAL_LENGTH = 4096
 /** A credential check that waits longer on the database than this answers 503. */
 export const VERIFY_DEADLINE_MS = 5000
+
+/** The cache holds digests, never the credentials themselves. */
+const cacheKey = (credential: string): string => hash('sha256', credential, 'base64')
 
 /** A revocation, as instances tell each other: every credential of a user, or one token or key. */
 export type Revocation = { user: string } | { credential: string }
@@ -51,10 +54,17 @@ export class Credentials {
     else this.#forget((p) => p.credentialId === revocation.credential)
   }
 
+  /** The principal of a credential checked within the last `ttlMs`, without waiting: the hot path. */
+  cached(credential: string): Principal | undefined {
+    if (credential.length === 0 || credential.length > MAX_CREDENTIAL_LENGTH) return undefined
+    const hit = this.#cache.get(cacheKey(credential))
+    return hit && hit.until > Date.now() ? hit.principal : undefined
+  }
+
   /** The principal, or null (401). Throws MLB_UNAVAILABLE (503) when the database cannot answer. */
   async verify(credential: string): Promise<Principal | null> {
     if (credential.length === 0 || credential.length > MAX_CREDENTIAL_LENGTH) return null
-    const key = createHash('sha256').update(credential).digest('base64')
+    const key = cacheKey(credential)
     const now = Date.now()
     const hit = this.#cache.get(key)
     if (hit && hit.until > now) return hit.principal
