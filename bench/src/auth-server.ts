@@ -13,8 +13,11 @@ export interface AuthedServer extends RunningServer {
   stop(): Promise<void>
 }
 
-/** Core with auth on (embedded database), a login token and an API key for a user with every block. */
-export async function startAuthServer(): Promise<AuthedServer> {
+/** `BENCH_DATABASE_URL`: the auth suites use this Postgres database instead of the embedded one. */
+export const authDatabase = process.env.BENCH_DATABASE_URL ? 'Postgres (BENCH_DATABASE_URL)' : 'embedded (PGlite, in the server process)'
+
+/** Core with auth on, a login token and an API key for a user with every block. */
+export async function startAuthServer({ databaseUrl = process.env.BENCH_DATABASE_URL }: { databaseUrl?: string } = {}): Promise<AuthedServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'mlb-bench-auth-'))
   const server = await startServer({
     root: playgroundRoot,
@@ -25,6 +28,7 @@ export async function startAuthServer(): Promise<AuthedServer> {
         options: {
           jwtSecret: 'benchmark-secret-that-is-long-enough',
           dataDir,
+          ...(databaseUrl ? { databaseUrl } : {}),
           adminUsername: ADMIN.username,
           adminPassword: ADMIN.password,
           loginRateLimit: 100_000,
@@ -42,7 +46,7 @@ export async function startAuthServer(): Promise<AuthedServer> {
     return res.json() as Promise<Record<string, string>>
   }
   const { token } = await post('/login', ADMIN)
-  const user = await post('/admin/users', { username: 'bench-user', password: 'bench user password', role: 'user' }, token)
+  const user = await post('/admin/users', { username: `bench-user-${Date.now()}`, password: 'bench user password', role: 'user' }, token)
   const { api_key } = await post('/admin/apikeys', { user_id: user.user_id }, token)
   return {
     ...server,

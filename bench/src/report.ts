@@ -8,7 +8,7 @@ export interface Row {
 }
 
 export const ratio = (a: number, b: number): string => (b === 0 ? 'n/a' : (a / b).toFixed(3))
-export const ms = (v: number): string => `${v.toFixed(1)} ms`
+export const ms = (v: number): string => `${v.toFixed(2)} ms`
 
 /** A markdown table of the rows, with a ✅/❌ where a target applies. */
 export function toMarkdown(rows: readonly Row[]): string {

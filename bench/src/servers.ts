@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { cpuPrefix } from './cpus.js'
 import type { FromServer, ServerSpec } from './server.js'
 
 export interface RunningServer {
@@ -11,10 +12,15 @@ export interface RunningServer {
 
 const serverScript = new URL('./server.ts', import.meta.url).pathname
 
-/** Starts a server in a child process and waits until it listens on loopback. */
-export async function startServer(spec: ServerSpec, env: Record<string, string> = {}): Promise<RunningServer> {
+/**
+ * Starts a server in a child process and waits until it listens on loopback. `cpus`: `http` for a
+ * server of trivial blocks (one CPU, away from the load generator), `all` for a model server.
+ */
+export async function startServer(spec: ServerSpec, { cpus = 'http', env = {} }: { cpus?: 'http' | 'all'; env?: Record<string, string> } = {}): Promise<RunningServer> {
+  const [execPath = process.execPath, ...prefix] = cpuPrefix(cpus)
   const child: ChildProcess = fork(serverScript, {
-    execArgv: ['--import', 'jiti/register'],
+    execPath,
+    execArgv: [...prefix, ...(prefix.length ? [process.execPath] : []), '--import', 'jiti/register'],
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...env, BENCH_SPEC: JSON.stringify(spec) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })

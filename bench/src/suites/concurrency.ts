@@ -1,4 +1,4 @@
-import { rounds, smoke } from '../config.js'
+import { smoke } from '../config.js'
 import { alternate, load } from '../load.js'
 import { ratio, type Row } from '../report.js'
 import { startServer } from '../servers.js'
@@ -14,14 +14,14 @@ export async function concurrency(modelDir: string): Promise<Row[]> {
   const root = new URL('../../../apps/playground/', import.meta.url).pathname
   const module = new URL('../blocks/zero-shot.ts', import.meta.url).pathname
   const server = (combine: string) =>
-    startServer({ root, blocks: { module, env: { MLBLOCKS_ZSC_MODEL: modelDir, MLBLOCKS_ZSC_DTYPE: 'fp32', MLBLOCKS_ZSC_COMBINE: combine } } })
+    startServer({ root, blocks: { module, env: { MLBLOCKS_ZSC_MODEL: modelDir, MLBLOCKS_ZSC_DTYPE: 'fp32', MLBLOCKS_ZSC_COMBINE: combine } } }, { cpus: 'all' })
   const [combined, separate] = await Promise.all([server('1'), server('0')])
   const rows: Row[] = []
   try {
     for (const clients of [1, 4, 16]) {
       const run = (url: string) => () =>
-        load({ url: `${url}/blocks/zero-shot-classification/predict`, method: 'POST', body: BODY, connections: clients, seconds: smoke ? 1 : 8 })
-      const r = await alternate({ combined: run(combined.url), separate: run(separate.url) }, rounds)
+        load({ url: `${url}/blocks/zero-shot-classification/predict`, method: 'POST', body: BODY, connections: clients, seconds: smoke ? 1 : 4 })
+      const r = await alternate({ combined: run(combined.url), separate: run(separate.url) }, smoke ? 1 : 3, 1)
       rows.push({
         benchmark: '5. under concurrency',
         measure: `${clients} client${clients > 1 ? 's' : ''}: throughput, combined ÷ one call per request`,

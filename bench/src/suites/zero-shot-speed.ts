@@ -1,7 +1,7 @@
 import { env, pipeline } from '@huggingface/transformers'
 import { nliModel } from '../../../apps/playground/src/blocks/zero-shot/model.js'
 import { scoreClasses } from '../../../apps/playground/src/blocks/zero-shot/scoring.js'
-import { rounds, smoke } from '../config.js'
+import { smoke } from '../config.js'
 import { median } from '../load.js'
 import { shapeName } from '../models.js'
 import { ms, type Row } from '../report.js'
@@ -49,7 +49,7 @@ export async function zeroShotSpeed(modelDir: string): Promise<Row[]> {
     }
     await variants.stock() // warm-up
     await variants.batched()
-    const runs = smoke ? 1 : Math.max(rounds, 5)
+    const runs = smoke ? 1 : 4
     for (let i = 0; i < runs; i++) {
       const order: Array<keyof typeof variants> = i % 2 ? ['batched', 'stock'] : ['stock', 'batched']
       for (const name of order) {
