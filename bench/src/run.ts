@@ -27,6 +27,10 @@ const all: Array<[string, 'http' | 'model', () => Promise<Row[]>]> = [
 // `pnpm bench login zero` runs only the suites whose names contain one of the words.
 const only = process.argv.slice(2).filter((a) => a !== '--')
 const suites = only.length ? all.filter(([name]) => only.some((word) => name.includes(word))) : all
+if (suites.length === 0) {
+  console.error(`bench: no suite matches ${only.join(', ')}; the suites are: ${all.map(([name]) => name).join('; ')}.`)
+  process.exit(2)
+}
 
 const started = Date.now()
 const rows: Row[] = []
@@ -52,4 +56,5 @@ const markdown = `${header}${toMarkdown(rows)}\n`
 console.log(markdown)
 const dir = new URL('../results/', import.meta.url)
 mkdirSync(dir, { recursive: true })
-writeFileSync(new URL(smoke ? 'smoke.md' : 'latest.md', dir), markdown)
+// A partial run (a suite filter) does not overwrite the full table.
+writeFileSync(new URL(smoke ? 'smoke.md' : only.length ? 'partial.md' : 'latest.md', dir), markdown)
