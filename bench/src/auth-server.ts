@@ -17,7 +17,8 @@ export interface AuthedServer extends RunningServer {
 export const authDatabase = process.env.BENCH_DATABASE_URL ? 'Postgres (BENCH_DATABASE_URL)' : 'embedded (PGlite, in the server process)'
 
 /** Core with auth on, a login token and an API key for a user with every block. */
-export async function startAuthServer({ databaseUrl = process.env.BENCH_DATABASE_URL }: { databaseUrl?: string } = {}): Promise<AuthedServer> {
+export async function startAuthServer(): Promise<AuthedServer> {
+  const databaseUrl = process.env.BENCH_DATABASE_URL
   const dataDir = mkdtempSync(join(tmpdir(), 'mlb-bench-auth-'))
   const server = await startServer({
     root: playgroundRoot,

@@ -29,9 +29,9 @@ export function authenticate(credentials: Credentials, audit: Audit): onRequestH
     if (config.public || request.is404) return done()
     const credential = credentialOf(request)
     if (credential === undefined) return done(deny(request, audit))
-    const cached = credentials.cached(credential)
-    if (cached) return done(admit(request, cached, audit))
-    credentials.verify(credential).then(
+    const checked = credentials.check(credential)
+    if (!(checked instanceof Promise)) return done(checked ? admit(request, checked, audit) : deny(request, audit))
+    checked.then(
       (principal) => done(principal ? admit(request, principal, audit) : deny(request, audit)),
       (err: unknown) => {
         if (err instanceof Unavailable) reply.header('retry-after', String(RETRY_AFTER_S)) // the database is down: 503

@@ -54,22 +54,27 @@ export class Credentials {
     else this.#forget((p) => p.credentialId === revocation.credential)
   }
 
-  /** The principal of a credential checked within the last `ttlMs`, without waiting: the hot path. */
-  cached(credential: string): Principal | undefined {
-    if (credential.length === 0 || credential.length > MAX_CREDENTIAL_LENGTH) return undefined
-    const hit = this.#cache.get(cacheKey(credential))
-    return hit && hit.until > Date.now() ? hit.principal : undefined
-  }
-
-  /** The principal, or null (401). Throws MLB_UNAVAILABLE (503) when the database cannot answer. */
-  async verify(credential: string): Promise<Principal | null> {
+  /**
+   * The principal, or null (401): at once when the credential was checked within the last
+   * `ttlMs` (the hot path: no promise), else a promise that asks the database. That promise
+   * rejects with MLB_UNAVAILABLE (503) when the database cannot answer.
+   */
+  check(credential: string): Principal | null | Promise<Principal | null> {
     if (credential.length === 0 || credential.length > MAX_CREDENTIAL_LENGTH) return null
     const key = cacheKey(credential)
     const now = Date.now()
     const hit = this.#cache.get(key)
     if (hit && hit.until > now) return hit.principal
     if (hit) this.#cache.delete(key)
+    return this.#lookup(credential, key, now)
+  }
 
+  /** `check`, always as a promise. */
+  async verify(credential: string): Promise<Principal | null> {
+    return this.check(credential)
+  }
+
+  async #lookup(credential: string, key: string, now: number): Promise<Principal | null> {
     const generation = this.#generation
     let found: Awaited<ReturnType<Tokens['verify']>> | Awaited<ReturnType<ApiKeys['verify']>>
     try {
