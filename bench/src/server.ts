@@ -1,5 +1,6 @@
 // A benchmark server in its own process, so that what one variant loads cannot leak into another.
 // The parent passes a ServerSpec in BENCH_SPEC and talks to it over IPC.
+import { createJiti } from 'jiti'
 import { loadedScripts } from './loaded-scripts.js'
 import { createServer, defineBlock, Type, type AnyBlock, type PluginEntry, type PluginOverrides } from '@mlblocks/core'
 
@@ -27,7 +28,11 @@ async function main(): Promise<void> {
   const spec = JSON.parse(process.env.BENCH_SPEC ?? '{}') as ServerSpec
   let blocks: AnyBlock[] = [trivial]
   if (spec.blocks !== 'trivial') {
-    const mod = (await import(spec.blocks.module)) as { blocks: (env: Record<string, string>) => AnyBlock[] }
+    // A TypeScript block module goes through jiti, as core loads a TypeScript config.
+    const { module } = spec.blocks
+    const mod = (/\.[cm]?ts$/.test(module) ? await createJiti(import.meta.url).import(module) : await import(module)) as {
+      blocks: (env: Record<string, string>) => AnyBlock[]
+    }
     blocks = mod.blocks(spec.blocks.env ?? {})
   }
   const app = await createServer(

@@ -10,7 +10,10 @@ export interface RunningServer {
   stop(): Promise<void>
 }
 
-const serverScript = new URL('./server.ts', import.meta.url).pathname
+// Compiled (`pnpm build`), so that servers run plain JavaScript as in production: under jiti's
+// loader hook every CommonJS dependency (fastify among them) would run transpiled, and the more a
+// variant loads, the slower it would be.
+const serverScript = new URL('../dist/server.js', import.meta.url).pathname
 
 /**
  * Starts a server in a child process and waits until it listens on loopback. `cpus`: `http` for a
@@ -20,7 +23,7 @@ export async function startServer(spec: ServerSpec, { cpus = 'http', env = {} }:
   const [execPath = process.execPath, ...prefix] = cpuPrefix(cpus)
   const child: ChildProcess = fork(serverScript, {
     execPath,
-    execArgv: [...prefix, ...(prefix.length ? [process.execPath] : []), '--import', 'jiti/register'],
+    execArgv: [...prefix, ...(prefix.length ? [process.execPath] : [])],
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...env, BENCH_SPEC: JSON.stringify(spec) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
