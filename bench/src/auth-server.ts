@@ -14,7 +14,7 @@ export interface AuthedServer extends RunningServer {
 }
 
 /** `BENCH_DATABASE_URL`: the auth suites use this Postgres database instead of the embedded one. */
-export const authDatabase = process.env.BENCH_DATABASE_URL ? 'Postgres (BENCH_DATABASE_URL)' : 'embedded (PGlite, in the server process)'
+export const authDatabase = process.env.BENCH_DATABASE_URL ? 'Postgres (BENCH_DATABASE_URL)' : 'embedded (PGlite, on a worker thread of the server)'
 
 /** Core with auth on, a login token and an API key for a user with every block. */
 export async function startAuthServer(): Promise<AuthedServer> {

@@ -27,10 +27,12 @@ async function probe(env: Record<string, string>) {
     // ES modules from the inspector (the module map keeps them), CommonJS from require.cache
     // (its scripts may be collected once run), native addons from the process report.
     const session = new Session(); session.connect()
-    const scripts = [...Object.keys(createRequire(import.meta.url).cache), ...process.report.getReport().sharedObjects]
+    const report = process.report.getReport()
+    const scripts = [...Object.keys(createRequire(import.meta.url).cache), ...report.sharedObjects]
+    const workers = report.workers.length
     session.on('Debugger.scriptParsed', ({ params }) => params.url && scripts.push(params.url))
     await new Promise((r) => session.post('Debugger.enable', r))
-    console.log(JSON.stringify({ statuses, scripts, hooks }))
+    console.log(JSON.stringify({ statuses, scripts, hooks, workers }))
     await app.close()
   `
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: packageRoot, env: { PATH: process.env.PATH ?? '', ...env } })
@@ -40,11 +42,12 @@ async function probe(env: Record<string, string>) {
   child.stderr.on('data', (d: Buffer) => (err += d))
   const [code] = (await once(child, 'exit')) as [number]
   if (code !== 0) throw new Error(`probe failed: ${err}`)
-  return JSON.parse(out) as { statuses: number[]; scripts: string[]; hooks: string }
+  return JSON.parse(out) as { statuses: number[]; scripts: string[]; hooks: string; workers: number }
 }
 
 // argon2 runs on worker threads: its native addon (in @node-rs/argon2-<platform>) shows in the
-// process report whichever thread loaded it.
+// process report whichever thread loaded it. PGlite (WebAssembly, no addon) runs on a worker thread
+// the inspector does not see, so the probe also counts worker threads.
 const loaded = (scripts: string[]) =>
   AUTH_MODULES.filter((m) =>
     scripts.some(
@@ -56,11 +59,12 @@ const loaded = (scripts: string[]) =>
   )
 
 describe('with auth off', () => {
-  it('never loads @mlblocks/auth, argon2, drizzle, the postgres driver, PGlite or @fastify/jwt, and runs no auth hook', async () => {
+  it('never loads @mlblocks/auth, argon2, drizzle, the postgres driver, PGlite or @fastify/jwt, starts no thread, and runs no auth hook', async () => {
     const off = await probe({ AUTH_ENABLED: 'false' })
     expect(off.statuses).toEqual([200, 200, 200, 200])
     expect(off.scripts.some((s) => s.includes('@mlblocks') || s.includes('/packages/core/dist/'))).toBe(true) // the probe sees core
     expect(loaded(off.scripts)).toEqual([])
+    expect(off.workers).toBe(0)
     expect(off.hooks).not.toContain('mlblocksAuthenticate')
   })
 
@@ -68,8 +72,9 @@ describe('with auth off', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'mlb-probe-'))
     const on = await probe({ AUTH_ENABLED: 'true', AUTH_JWT_SECRET: SECRET, MLBLOCKS_DATA_DIR: dataDir }).finally(() => rmSync(dataDir, { recursive: true }))
     expect(on.statuses).toEqual([401, 200, 401, 401])
-    // On the embedded database the postgres driver stays out too: it is imported only for DATABASE_URL.
-    expect(loaded(on.scripts)).toEqual(AUTH_MODULES.filter((m) => m !== 'postgres'))
+    // The embedded database is PGlite on a worker thread, which the server reaches with the postgres driver.
+    expect(loaded(on.scripts)).toEqual(AUTH_MODULES.filter((m) => m !== '@electric-sql/pglite'))
+    expect(on.workers).toBeGreaterThanOrEqual(1) // the embedded database's thread, and argon2's
     expect(on.hooks).toContain('mlblocksAuthenticate')
   })
 

@@ -5,6 +5,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import * as schema from './schema.js'
 import { AuthSettingError, describeDatabase, type AuthSettings } from '../settings.js'
 import { withDeadline } from '../services/db-errors.js'
+import { EmbeddedPostgres } from './embedded.js'
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
 
@@ -120,8 +121,6 @@ async function openPostgres(settings: Extract<AuthSettings['database'], { kind: 
 }
 
 async function openEmbedded(dir: string): Promise<AuthDatabase> {
-  const { PGlite } = await import('@electric-sql/pglite')
-  const { drizzle } = await import('drizzle-orm/pglite')
   const path = join(dir, 'auth-db')
   try {
     await mkdir(path, { recursive: true })
@@ -129,23 +128,34 @@ async function openEmbedded(dir: string): Promise<AuthDatabase> {
     throw new AuthSettingError(`MLBLOCKS_DATA_DIR ${dir} cannot be used (${reasonOf(err)}): point it at a writable folder`)
   }
   const unlock = await lockDataDir(dir)
-  let client: InstanceType<typeof PGlite>
+  let embedded: EmbeddedPostgres
   try {
-    client = new PGlite(path)
-    await client.waitReady
+    embedded = await EmbeddedPostgres.open(path)
   } catch (err) {
     await unlock()
     throw new AuthSettingError(
       `The embedded auth database in ${path} cannot be opened (${reasonOf(err)}): point MLBLOCKS_DATA_DIR at a writable folder, or set DATABASE_URL`,
     )
   }
+  const { default: postgres } = await import('postgres')
+  const { drizzle } = await import('drizzle-orm/postgres-js')
+  // One connection, as PGlite is one session; kept for the life of the server.
+  const client = postgres({
+    socket: () => embedded.connect(),
+    max: 1,
+    idle_timeout: 0,
+    max_lifetime: null,
+    username: 'postgres',
+    database: 'postgres',
+    onnotice: () => undefined,
+  } as Parameters<typeof postgres>[0] & object)
   const db = drizzle(client, { schema }) as unknown as Db
   return {
     db,
     kind: 'embedded',
     description: `the embedded database in ${dir}`,
     async withLock(key, fn) {
-      // One connection: the lock is still taken, so the code path is the one Postgres runs.
+      // One connection, which `fn` needs too: the lock is still taken, so the code path is the one Postgres runs.
       await db.execute(sql`select pg_advisory_lock(${key})`)
       try {
         return await fn()
@@ -155,7 +165,8 @@ async function openEmbedded(dir: string): Promise<AuthDatabase> {
     },
     async close() {
       try {
-        await client.close()
+        await client.end({ timeout: 5 })
+        await embedded.close()
       } finally {
         await unlock()
       }

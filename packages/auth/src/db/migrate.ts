@@ -15,13 +15,8 @@ const config = { migrationsFolder, migrationsSchema: 'mlblocks_auth', migrations
 export async function migrateDatabase(database: AuthDatabase): Promise<void> {
   try {
     await database.withLock(LOCK.migrate, async () => {
-      if (database.kind === 'postgres') {
-        const { migrate } = await import('drizzle-orm/postgres-js/migrator')
-        await migrate(database.db as never, config)
-      } else {
-        const { migrate } = await import('drizzle-orm/pglite/migrator')
-        await migrate(database.db as never, config)
-      }
+      const { migrate } = await import('drizzle-orm/postgres-js/migrator')
+      await migrate(database.db as never, config)
     })
   } catch (err) {
     if (err instanceof AuthSettingError) throw err
