@@ -25,14 +25,15 @@ export function credentialOf(request: FastifyRequest): string | undefined {
  */
 export function authenticate(credentials: Credentials, audit: Audit): onRequestHookHandler {
   return function mlblocksAuthenticate(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+    // Read once: Fastify builds a new routeOptions object on every access.
     const { config } = request.routeOptions
     if (config.public || request.is404) return done()
     const credential = credentialOf(request)
     if (credential === undefined) return done(deny(request, audit))
     const checked = credentials.check(credential)
-    if (!(checked instanceof Promise)) return done(checked ? admit(request, checked, audit) : deny(request, audit))
+    if (!(checked instanceof Promise)) return done(checked ? admit(request, config.block, checked, audit) : deny(request, audit))
     checked.then(
-      (principal) => done(principal ? admit(request, principal, audit) : deny(request, audit)),
+      (principal) => done(principal ? admit(request, config.block, principal, audit) : deny(request, audit)),
       (err: unknown) => {
         if (err instanceof Unavailable) reply.header('retry-after', String(RETRY_AFTER_S)) // the database is down: 503
         done(err as Error)
@@ -46,11 +47,10 @@ function deny(request: FastifyRequest, audit: Audit): Error {
   return new Unauthorized()
 }
 
-/** Sets who is calling; on a block's routes, the 403 error when they may not call it. */
-function admit(request: FastifyRequest, principal: Principal, audit: Audit): Error | undefined {
+/** Sets who is calling; on a block's routes (`block`), the 403 error when they may not call it. */
+function admit(request: FastifyRequest, block: string | undefined, principal: Principal, audit: Audit): Error | undefined {
   request.principal = principal
-  if (principal.role !== 'admin') request.blockAccess = (block) => mayCall(principal, block)
-  const { block } = request.routeOptions.config
+  if (principal.role !== 'admin') request.blockAccess = (name) => mayCall(principal, name)
   if (block !== undefined && !mayCall(principal, block)) {
     audit.record(request, { action: 'access.denied', actor: principal, status: 403, target: `block:${block}` })
     return new BlockForbidden(block)
