@@ -7,7 +7,14 @@ export interface LoadOptions {
   body?: unknown
   headers?: Record<string, string>
   connections: number
+  /** How long to run; or, with `requests`, ignored. */
   seconds: number
+  /**
+   * Send this many requests and take throughput as completed ÷ elapsed, instead of running for
+   * `seconds`: for slow requests that complete in bursts (a combined model call answers many at
+   * once), where a fixed window would count a burst or miss it.
+   */
+  requests?: number
   /** Requests per second across all connections; unset: as fast as the server answers. */
   rate?: number
 }
@@ -28,13 +35,14 @@ export interface LoadResult {
  */
 export async function load(options: LoadOptions): Promise<LoadResult> {
   const latencies: number[] = []
+  const started = performance.now()
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
         url: options.url,
         method: options.method ?? 'GET',
         connections: options.connections,
-        duration: options.seconds,
+        ...(options.requests === undefined ? { duration: options.seconds } : { amount: options.requests }),
         ...(options.rate === undefined ? {} : { overallRate: options.rate }),
         headers: { ...(options.body === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers },
         ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
@@ -47,8 +55,9 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
   })
   latencies.sort((a, b) => a - b)
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN
+  const elapsed = (performance.now() - started) / 1000
   return {
-    rps: result.requests.average,
+    rps: options.requests === undefined ? result.requests.average : latencies.length / elapsed,
     p50: at(0.5),
     p99: at(0.99),
     bad: result.errors + result.timeouts + result.non2xx,
