@@ -35,7 +35,9 @@ export interface LoadResult {
  */
 export async function load(options: LoadOptions): Promise<LoadResult> {
   const latencies: number[] = []
+  // autocannon ends a run of `requests` on its next one-second tick: time it to the last response.
   const started = performance.now()
+  let finished = started
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -51,11 +53,12 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     )
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
       if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime)
+      finished = performance.now()
     })
   })
   latencies.sort((a, b) => a - b)
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN
-  const elapsed = (performance.now() - started) / 1000
+  const elapsed = (finished - started) / 1000
   return {
     rps: options.requests === undefined ? result.requests.average : latencies.length / elapsed,
     p50: at(0.5),
