@@ -14,9 +14,6 @@ const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads')
 const { PGlite } = require(workerData.pglite)
 const SSL_REQUEST = 80877103
-if (process.platform === 'linux' && workerData.nice) {
-  try { require('node:os').setPriority(workerData.nice) } catch {}
-}
 let db
 let queue = Promise.resolve() // one message at a time: PGlite is one session
 
@@ -122,8 +119,12 @@ export class EmbeddedPostgres {
 
   private constructor(worker: Worker) {
     this.#worker = worker
+    let reason = ''
+    // An error thrown in the worker (PGlite aborting, say) ends it: keep the reason for the exit,
+    // which fails every connection, rather than let an unhandled 'error' event end the server.
+    worker.on('error', (err) => (reason = `: ${err.message}`))
     worker.on('exit', (code) => {
-      this.#exited = new Error(`the embedded database stopped (worker exit code ${code})`)
+      this.#exited = new Error(`the embedded database stopped (worker exit code ${code}${reason})`)
       for (const socket of this.#sockets) socket.destroy(Object.assign(new Error(this.#exited.message), { code: 'EEMBEDDED' }))
     })
   }
@@ -132,7 +133,7 @@ export class EmbeddedPostgres {
   static async open(path: string): Promise<EmbeddedPostgres> {
     const pglite = createRequire(import.meta.url).resolve('@electric-sql/pglite')
     // No inherited execArgv: `--input-type=module` would make the script ESM, and loader hooks are not needed.
-    const worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { pglite, nice: Number(process.env.PGLITE_NICE ?? 0) } })
+    const worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { pglite } })
     const embedded = new EmbeddedPostgres(worker)
     try {
       await embedded.#call({ open: path }, 'ready')
