@@ -87,14 +87,14 @@ describe('the credential cache', () => {
       },
     } as unknown as Tokens
     const credentials = new Credentials(tokens, new ApiKeys(undefined as never), 60_000)
-    const inFlight = credentials.verify('a.b.c')
+    const inFlight = credentials.check('a.b.c')
     await new Promise((r) => setImmediate(r))
     credentials.forgetCredential('t1') // e.g. POST /logout lands while the first check waits on the database
     release()
     expect(await inFlight).toEqual(principal)
-    await credentials.verify('a.b.c')
+    await credentials.check('a.b.c')
     expect(calls).toBe(2) // asked the database again: the stale answer was not cached
-    await credentials.verify('a.b.c')
+    await credentials.check('a.b.c')
     expect(calls).toBe(2) // and this fresh answer is
   })
 })

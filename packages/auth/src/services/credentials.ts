@@ -69,11 +69,6 @@ export class Credentials {
     return this.#lookup(credential, key, now)
   }
 
-  /** `check`, always as a promise. */
-  async verify(credential: string): Promise<Principal | null> {
-    return this.check(credential)
-  }
-
   async #lookup(credential: string, key: string, now: number): Promise<Principal | null> {
     const generation = this.#generation
     let found: Awaited<ReturnType<Tokens['verify']>> | Awaited<ReturnType<ApiKeys['verify']>>
