@@ -11,7 +11,6 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
 
 export interface AuthDatabase {
   db: Db
-  kind: 'postgres' | 'embedded'
   /** `host:port/database` or the embedded folder, for messages: never a password. */
   description: string
   /** Runs `fn` while holding a session-level advisory lock, so that only one instance runs it at a time. */
@@ -60,7 +59,6 @@ async function openPostgres(settings: Extract<AuthSettings['database'], { kind: 
   let stopListening = () => undefined as void
   return {
     db: drizzle(client, { schema }) as unknown as Db,
-    kind: 'postgres',
     description,
     async subscribe(channel, onMessage, onState) {
       // Our own connection, not the driver's listen(): that one stops re-listening after a failed
@@ -152,7 +150,6 @@ async function openEmbedded(dir: string): Promise<AuthDatabase> {
   const db = drizzle(client, { schema }) as unknown as Db
   return {
     db,
-    kind: 'embedded',
     description: `the embedded database in ${dir}`,
     async withLock(key, fn) {
       // One connection, which `fn` needs too: the lock is still taken, so the code path is the one Postgres runs.
