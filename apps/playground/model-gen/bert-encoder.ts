@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { DataType, encodeModel, floatTensor, int64Tensor, node, type Model, type Node, type Tensor } from './onnx-writer.js'
+import { DataType, encodeModel, floatTensor, int64Tensor, node, tensor, type Model, type Node, type Tensor } from './onnx-writer.js'
 import { nliConfig, TOKENIZER_CONFIG, tinyNliVocabulary, tokenizerJson, writeJson } from './tiny-nli.js'
 
 /**
@@ -37,7 +37,7 @@ export async function generateBertEncoder(dir: string, shape: EncoderShape = BER
   const words = tinyNliVocabulary()
   const vocab = [...words, ...Array.from({ length: Math.max(0, shape.vocab - words.length) }, (_, i) => `[unused${i}]`)]
   await mkdir(join(dir, 'onnx'), { recursive: true })
-  const onnx = encodeModel(encoderGraph({ ...shape, vocab: vocab.length }))
+  const fullShape = { ...shape, vocab: vocab.length }
   await Promise.all([
     writeJson(
       join(dir, 'config.json'),
@@ -51,12 +51,30 @@ export async function generateBertEncoder(dir: string, shape: EncoderShape = BER
     ),
     writeJson(join(dir, 'tokenizer.json'), tokenizerJson(vocab)),
     writeJson(join(dir, 'tokenizer_config.json'), TOKENIZER_CONFIG),
-    // fp32 weights only (load it with dtype 'fp32'): 440 MB at BERT-base size.
-    writeFile(join(dir, 'onnx', 'model.onnx'), onnx),
+    // fp32 weights (dtype 'fp32'): 440 MB at BERT-base size.
+    writeFile(join(dir, 'onnx', 'model.onnx'), encodeModel(encoderGraph(fullShape, false))),
+    // The same weights with every dense layer quantized to int8 (dtype 'q8'): 180 MB.
+    writeFile(join(dir, 'onnx', 'model_quantized.onnx'), encodeModel(encoderGraph(fullShape, true))),
   ])
 }
 
-function encoderGraph(shape: EncoderShape): Model {
+/** Symmetric per-tensor int8: `w ≈ q · scale`, zero point 0. */
+function quantizeInt8(w: Float32Array): { q: Int8Array; scale: number } {
+  let max = 0
+  for (let i = 0; i < w.length; i++) max = Math.max(max, Math.abs(w[i]!))
+  const scale = max / 127 || 1
+  const q = new Int8Array(w.length) // Int8Array stores the rounded values; |w / scale| ≤ 127 by construction
+  for (let i = 0; i < w.length; i++) q[i] = Math.round(w[i]! / scale)
+  return { q, scale }
+}
+
+/**
+ * With `quantized`, each dense layer is written as onnxruntime's dynamic quantization writes it
+ * (`quantize_dynamic`, the q8 files on the hub): int8 weights, activations quantized to uint8 at
+ * run time by DynamicQuantizeLinear, MatMulInteger, then rescaled to float. onnxruntime fuses
+ * that pattern into one quantized matmul. Embeddings, attention scores and norms stay fp32.
+ */
+function encoderGraph(shape: EncoderShape, quantized: boolean): Model {
   const { hidden: h, heads, intermediate, layers, vocab, maxPositions } = shape
   const headSize = h / heads
   let seed = 1
@@ -78,10 +96,36 @@ function encoderGraph(shape: EncoderShape): Model {
     int64Tensor('cls_index', [], [0]),
   ]
   const nodes: Node[] = []
+  const quantizedInputs = new Set<string>()
+  /** `input` as uint8 with its scale and zero point, quantized once however many layers read it. */
+  const quantizeInput = (input: string): [string, string, string] => {
+    const outputs: [string, string, string] = [`${input}.q`, `${input}.q_scale`, `${input}.q_zero`]
+    if (!quantizedInputs.has(input)) nodes.push(node('DynamicQuantizeLinear', [input], outputs))
+    quantizedInputs.add(input)
+    return outputs
+  }
   const dense = (name: string, input: string, inSize: number, outSize: number): string => {
-    initializers.push(floatTensor(`${name}.w`, [inSize, outSize], randomWeights(inSize * outSize, seed++)))
+    const weights = randomWeights(inSize * outSize, seed++)
     initializers.push(floatTensor(`${name}.b`, [outSize], new Float32Array(outSize)))
-    nodes.push(node('MatMul', [input, `${name}.w`], [`${name}.mm`]), node('Add', [`${name}.mm`, `${name}.b`], [name]))
+    if (quantized) {
+      const { q, scale } = quantizeInt8(weights)
+      initializers.push(
+        tensor(`${name}.wq`, DataType.INT8, [inSize, outSize], q),
+        floatTensor(`${name}.w_scale`, [], [scale]),
+        tensor(`${name}.w_zero`, DataType.INT8, [], [0]),
+      )
+      const [xq, xScale, xZero] = quantizeInput(input)
+      nodes.push(
+        node('MatMulInteger', [xq, `${name}.wq`, xZero, `${name}.w_zero`], [`${name}.mmi`]),
+        node('Cast', [`${name}.mmi`], [`${name}.mmf`], { to: DataType.FLOAT }),
+        node('Mul', [xScale, `${name}.w_scale`], [`${name}.scale`]),
+        node('Mul', [`${name}.mmf`, `${name}.scale`], [`${name}.mm`]),
+      )
+    } else {
+      initializers.push(floatTensor(`${name}.w`, [inSize, outSize], weights))
+      nodes.push(node('MatMul', [input, `${name}.w`], [`${name}.mm`]))
+    }
+    nodes.push(node('Add', [`${name}.mm`, `${name}.b`], [name]))
     return name
   }
   const layerNorm = (name: string, input: string): string => {

@@ -4,7 +4,7 @@
  */
 
 /** TensorProto.DataType values used here. */
-export const DataType = { FLOAT: 1, INT64: 7, BOOL: 9 } as const
+export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT64: 7, BOOL: 9 } as const
 export type DataType = (typeof DataType)[keyof typeof DataType]
 
 export interface Tensor {
@@ -62,10 +62,14 @@ class Writer {
     return this.bytes(field, new TextEncoder().encode(value))
   }
 
+  /** A nested message: its chunks are adopted, not copied, so large weights are copied once, by `finish`. */
   message(field: number, build: (w: Writer) => void): this {
     const inner = new Writer()
     build(inner)
-    return this.bytes(field, inner.finish())
+    this.#tag(field, 2)
+    this.#chunks.push(encodeVarint(BigInt(inner.#length())))
+    for (const chunk of inner.#chunks) this.#chunks.push(chunk)
+    return this
   }
 
   float(field: number, value: number): this {
@@ -77,13 +81,17 @@ class Writer {
   }
 
   finish(): Uint8Array {
-    const out = new Uint8Array(this.#chunks.reduce((n, c) => n + c.length, 0))
+    const out = new Uint8Array(this.#length())
     let offset = 0
     for (const chunk of this.#chunks) {
       out.set(chunk, offset)
       offset += chunk.length
     }
     return out
+  }
+
+  #length(): number {
+    return this.#chunks.reduce((n, c) => n + c.length, 0)
   }
 
   #tag(field: number, wireType: number): void {
@@ -165,19 +173,37 @@ export function encodeModel(model: Model): Uint8Array {
 }
 
 /**
- * A constant tensor (initializer) of `dims` from row-major values; booleans are 0/1.
+ * A constant tensor (initializer) of `dims` from row-major values; booleans are 0/1, and integers
+ * must fit their type (typed arrays would wrap them silently).
  * Typed arrays are little-endian on every platform Node runs on, as raw_data requires.
  */
 export function tensor(name: string, dataType: DataType, dims: readonly number[], values: ArrayLike<number>): Tensor {
   const size = dims.reduce((n, d) => n * d, 1)
   if (values.length !== size) throw new Error(`tensor ${name}: ${values.length} values for dims [${dims.join(', ')}]`)
-  const elements =
-    dataType === DataType.FLOAT
-      ? Float32Array.from(values)
-      : dataType === DataType.INT64
-        ? BigInt64Array.from(Array.from(values, BigInt))
-        : Uint8Array.from(values, (v) => (v ? 1 : 0))
-  return { name, dataType, dims, raw: new Uint8Array(elements.buffer) }
+  const elements = typedArray(name, dataType, values)
+  return { name, dataType, dims, raw: new Uint8Array(elements.buffer, elements.byteOffset, elements.byteLength) }
+}
+
+function typedArray(name: string, dataType: DataType, values: ArrayLike<number>): ArrayBufferView {
+  const fits = (min: number, max: number) => {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!
+      if (!Number.isInteger(v) || v < min || v > max) throw new Error(`tensor ${name}: ${v} is not an integer from ${min} to ${max}`)
+    }
+    return values
+  }
+  switch (dataType) {
+    case DataType.FLOAT:
+      return Float32Array.from(values)
+    case DataType.UINT8:
+      return Uint8Array.from(fits(0, 255))
+    case DataType.INT8:
+      return Int8Array.from(fits(-128, 127))
+    case DataType.INT64:
+      return BigInt64Array.from(Array.from(values, BigInt))
+    case DataType.BOOL:
+      return Uint8Array.from(values, (v) => (v ? 1 : 0))
+  }
 }
 
 export const floatTensor = (name: string, dims: readonly number[], values: ArrayLike<number>): Tensor =>
