@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { EmbeddedPostgres } from '../src/db/embedded.js'
+import { EmbeddedPostgres, WORKER_NICE } from '../src/db/embedded.js'
 import { isDatabaseOutage, pgCode, UNIQUE_VIOLATION } from '../src/services/db-errors.js'
+import { threadNiceValues } from './helpers.js'
 
 describe('the embedded database on its worker thread', () => {
   let dir: string
@@ -46,6 +47,12 @@ describe('the embedded database on its worker thread', () => {
       }),
     ).rejects.toThrow('changed my mind')
     expect(await sql`select count(*)::int as n from t`).toEqual([{ n: 2 }])
+  })
+
+  it.runIf(process.platform === 'linux')('runs below the event loop\'s CPU priority, so that queries yield to requests on a busy core', () => {
+    const [main, ...others] = threadNiceValues()
+    expect(main).toBe(0)
+    expect(others.filter((nice) => nice === WORKER_NICE)).toHaveLength(1)
   })
 
   it('rolls back what a connection left open, so the next one does not inherit its transaction', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -144,4 +144,11 @@ export function logCollector() {
     },
   })
   return { stream, text: () => lines.join('') }
+}
+
+/** The nice value of each thread of this process (Linux: field 19 of /proc/self/task/<tid>/stat); the main thread's first. */
+export function threadNiceValues(): number[] {
+  const nice = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16])
+  const others = readdirSync('/proc/self/task').filter((tid) => tid !== String(process.pid))
+  return [nice(String(process.pid)), ...others.map(nice)]
 }

@@ -1,6 +1,6 @@
-import { readFileSync, readdirSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { ARGON2, checkPassword, hashPassword } from '../src/services/passwords.js'
+import { threadNiceValues } from './helpers.js'
 
 describe('passwords', () => {
   it('are hashed with argon2id at no less than OWASP’s minimum: 19 MiB, 2 iterations, 1 lane', async () => {
@@ -28,13 +28,12 @@ describe('passwords', () => {
   })
 
   it.runIf(process.platform === 'linux')('hash at the lowest CPU priority, on threads of their own: the event loop keeps its priority', async () => {
-    // A hash in flight, so its worker exists; then each thread's nice value (field 19 of its stat).
+    // A hash in flight, so its worker exists.
     const hashing = hashPassword('a password to keep a worker busy')
-    const nice = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16])
-    const tids = readdirSync('/proc/self/task')
+    const [main, ...others] = threadNiceValues()
     await hashing
-    expect(nice(String(process.pid))).toBe(0)
-    expect(tids.filter((tid) => nice(tid) === 19).length).toBeGreaterThanOrEqual(1)
+    expect(main).toBe(0)
+    expect(others.filter((nice) => nice === 19).length).toBeGreaterThanOrEqual(1)
   })
 
   it('answer many at once, in order, on a bounded number of threads', async () => {

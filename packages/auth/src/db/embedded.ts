@@ -8,11 +8,21 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads'
 // `postgres` driver as to a real Postgres. A CommonJS string, so that it runs the same from the
 // sources (tests) and from the build.
 //
+// The worker lowers its own thread to nice 10 (on Linux the nice value belongs to the thread, as
+// for the argon2 workers): where the server has few cores, a flood of logins' queries then yields
+// to the event loop serving predictions, yet still gets a tenth of a busy core, so the queries of
+// logins and of first uses of a credential keep moving.
+//
 // Worker ← main: { open: path } once, then { connect: port } per driver connection, then { close }.
 // On a connection's port: client bytes in, server bytes out; `null` in means the client hung up.
+export const WORKER_NICE = 10
+
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads')
 const { PGlite } = require(workerData.pglite)
+if (process.platform === 'linux') {
+  try { require('node:os').setPriority(workerData.nice) } catch {}
+}
 const SSL_REQUEST = 80877103
 let db
 let queue = Promise.resolve() // one message at a time: PGlite is one session
@@ -133,7 +143,7 @@ export class EmbeddedPostgres {
   static async open(path: string): Promise<EmbeddedPostgres> {
     const pglite = createRequire(import.meta.url).resolve('@electric-sql/pglite')
     // No inherited execArgv: `--input-type=module` would make the script ESM, and loader hooks are not needed.
-    const worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { pglite } })
+    const worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { pglite, nice: WORKER_NICE } })
     const embedded = new EmbeddedPostgres(worker)
     try {
       await embedded.#call({ open: path }, 'ready')
