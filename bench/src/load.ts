@@ -1,3 +1,5 @@
+import { Agent, request } from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon from 'autocannon'
 import { warmups } from './config.js'
 
@@ -15,8 +17,6 @@ export interface LoadOptions {
    * once), where a fixed window would count a burst or miss it.
    */
   requests?: number
-  /** Requests per second across all connections; unset: as fast as the server answers. */
-  rate?: number
 }
 
 export interface LoadResult {
@@ -45,7 +45,6 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
         method: options.method ?? 'GET',
         connections: options.connections,
         ...(options.requests === undefined ? { duration: options.seconds } : { amount: options.requests }),
-        ...(options.rate === undefined ? {} : { overallRate: options.rate }),
         headers: { ...(options.body === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers },
         ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
       },
@@ -56,15 +55,70 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
       finished = performance.now()
     })
   })
-  latencies.sort((a, b) => a - b)
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN
   const elapsed = (finished - started) / 1000
   return {
     rps: options.requests === undefined ? result.requests.average : latencies.length / elapsed,
-    p50: at(0.5),
-    p99: at(0.99),
+    ...percentiles(latencies),
     bad: result.errors + result.timeouts + result.non2xx,
   }
+}
+
+/**
+ * An open-loop load at a steady `rate`: one request every 1/rate s on keep-alive connections,
+ * whether or not earlier ones have answered, so that latency shows what a request meets on
+ * arrival. (autocannon's rate limit sends each second's quota back to back at the start of the
+ * second, a burst, then idles.) Latency runs from issuing a request (waiting for a free connection
+ * counts) to the end of its response; timers fire on whole milliseconds, so at 1000/s requests
+ * leave one or two at a time.
+ */
+export async function paced(options: Omit<LoadOptions, 'requests'> & { rate: number }): Promise<LoadResult> {
+  const url = new URL(options.url)
+  const agent = new Agent({ keepAlive: true, maxSockets: options.connections })
+  const body = options.body === undefined ? undefined : JSON.stringify(options.body)
+  const headers = { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers }
+  const latencies: number[] = []
+  let bad = 0
+  const send = () =>
+    new Promise<void>((resolve) => {
+      const sent = performance.now()
+      const req = request({ agent, host: url.hostname, port: url.port, path: url.pathname, method: options.method ?? 'GET', headers }, (res) => {
+        res.resume()
+        res.on('end', () => {
+          const status = res.statusCode ?? 0
+          if (status >= 200 && status < 300) latencies.push(performance.now() - sent)
+          else bad++
+          resolve()
+        })
+      })
+      req.on('error', () => {
+        bad++
+        resolve()
+      })
+      req.end(body)
+    })
+  // Open every connection first: their TCP handshakes are not what this measures.
+  await Promise.all(Array.from({ length: options.connections }, send))
+  latencies.length = 0
+  bad = 0
+  const total = Math.round(options.rate * options.seconds)
+  const started = performance.now()
+  const inFlight: Promise<void>[] = []
+  for (let i = 0; i < total; i++) {
+    const wait = started + (i * 1000) / options.rate - performance.now()
+    if (wait >= 1) await sleep(wait)
+    inFlight.push(send())
+  }
+  await Promise.all(inFlight)
+  const elapsed = (performance.now() - started) / 1000
+  agent.destroy()
+  return { rps: latencies.length / elapsed, ...percentiles(latencies), bad }
+}
+
+/** p50 and p99 of latencies in ms (sorts them in place); NaN when there are none. */
+function percentiles(latencies: number[]): Pick<LoadResult, 'p50' | 'p99'> {
+  latencies.sort((a, b) => a - b)
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN
+  return { p50: at(0.5), p99: at(0.99) }
 }
 
 export function median(values: readonly number[]): number {

@@ -1,10 +1,12 @@
 import { ADMIN, startAuthServer } from '../auth-server.js'
-import { connections, rounds, seconds, warmups } from '../config.js'
-import { alternate, load } from '../load.js'
+import { connections, rounds, seconds as shortRun, warmups } from '../config.js'
+import { alternate, load, paced } from '../load.js'
 import { ms, ratio, type Row } from '../report.js'
 
 /** Predictions per second while logins flood: a steady load, so that latency measures interference, not a queue of our own making. */
 const PREDICT_RATE = 1000
+/** Runs twice the usual length: a p99 wants a few thousand samples. */
+const seconds = shortRun * 2
 
 /**
  * 3. Logins do not starve predictions: predict latency at a steady rate while a flood of logins
@@ -14,7 +16,7 @@ export async function loginFlood(): Promise<Row[]> {
   const server = await startAuthServer()
   try {
     const predict = () =>
-      load({ url: `${server.url}/blocks/echo/predict`, method: 'POST', body: { text: 'hello' }, headers: { 'x-api-key': server.apiKey }, connections, seconds, rate: PREDICT_RATE })
+      paced({ url: `${server.url}/blocks/echo/predict`, method: 'POST', body: { text: 'hello' }, headers: { 'x-api-key': server.apiKey }, connections, seconds, rate: PREDICT_RATE })
     let logins = 0
     const r = await alternate(
       {
