@@ -14,7 +14,7 @@ export async function concurrency(modelDir: string): Promise<Row[]> {
   const root = new URL('../../../apps/playground/', import.meta.url).pathname
   const module = new URL('../blocks/zero-shot.ts', import.meta.url).pathname
   const server = (combine: string) =>
-    startServer({ root, blocks: { module, env: { MLBLOCKS_ZSC_MODEL: modelDir, MLBLOCKS_ZSC_DTYPE: 'fp32', MLBLOCKS_ZSC_COMBINE: combine } } }, { cpus: 'all' })
+    startServer({ root, blocks: { module, env: { MLBLOCKS_ZSC_MODEL: modelDir, MLBLOCKS_ZSC_COMBINE: combine } } }, { cpus: 'all' })
   const [combined, separate] = await Promise.all([server('1'), server('0')])
   const rows: Row[] = []
   try {
