@@ -16,10 +16,14 @@ export interface AuthedServer extends RunningServer {
 /** `BENCH_DATABASE_URL`: the auth suites use this Postgres database instead of the embedded one. */
 export const authDatabase = process.env.BENCH_DATABASE_URL ? 'Postgres (BENCH_DATABASE_URL)' : 'embedded (PGlite, on a worker thread of the server)'
 
-/** Core with auth on, a login token and an API key for a user with every block. */
-export async function startAuthServer(): Promise<AuthedServer> {
+/**
+ * Core with auth on, a login token and an API key for a user with every block. `dataDir`: the
+ * embedded database's folder, kept by the caller so that the next server reopens it (creating a
+ * database takes seconds); by default a fresh one, removed on stop.
+ */
+export async function startAuthServer(keptDataDir?: string): Promise<AuthedServer> {
   const databaseUrl = process.env.BENCH_DATABASE_URL
-  const dataDir = mkdtempSync(join(tmpdir(), 'mlb-bench-auth-'))
+  const dataDir = keptDataDir ?? mkdtempSync(join(tmpdir(), 'mlb-bench-auth-'))
   const server = await startServer({
     root: playgroundRoot,
     blocks: 'trivial',
@@ -55,7 +59,17 @@ export async function startAuthServer(): Promise<AuthedServer> {
     apiKey: api_key!,
     async stop() {
       await server.stop()
-      rmSync(dataDir, { recursive: true, force: true })
+      if (!keptDataDir) rmSync(dataDir, { recursive: true, force: true })
     },
+  }
+}
+
+/** Runs `use` with a database folder that successive auth servers share (reopening a database takes a third of the time of creating one), then removes it. */
+export async function withAuthDatabase<T>(use: (dataDir: string) => Promise<T>): Promise<T> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'mlb-bench-auth-'))
+  try {
+    return await use(dataDir)
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true })
   }
 }

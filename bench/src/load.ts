@@ -127,25 +127,35 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
+/** Every run of each variant. */
+export type Runs<V extends string> = Record<V, LoadResult[]>
+
 /**
- * Runs each variant once per round, rotating which goes first, and keeps the median of each metric:
- * measured side by side, so a noisy neighbour slows every variant alike.
+ * Runs each variant once per round, rotating which goes first (from `firstRound`, so that rounds
+ * split over several calls keep rotating), after `warmupRuns` discarded runs of each: measured side
+ * by side, so a noisy neighbour slows every variant alike.
  */
-export async function alternate<V extends string>(
+export async function alternateRuns<V extends string>(
   variants: Record<V, () => Promise<LoadResult>>,
   rounds: number,
-  warmupRuns = warmups,
-): Promise<Record<V, LoadResult>> {
+  { warmupRuns = warmups, firstRound = 0 }: { warmupRuns?: number; firstRound?: number } = {},
+): Promise<Runs<V>> {
   const names = Object.keys(variants) as V[]
-  const runs = Object.fromEntries(names.map((n) => [n, [] as LoadResult[]])) as unknown as Record<V, LoadResult[]>
+  const runs = Object.fromEntries(names.map((n) => [n, [] as LoadResult[]])) as unknown as Runs<V>
   for (let i = 0; i < warmupRuns; i++) for (const name of names) await variants[name]()
-  for (let round = 0; round < rounds; round++) {
+  for (let round = firstRound; round < firstRound + rounds; round++) {
     const order = names.map((_, i) => names[(i + round) % names.length]!)
     for (const name of order) runs[name].push(await variants[name]())
   }
+  return runs
+}
+
+/** The median of each metric over all the runs given (from one or more sets of servers); errors are summed. */
+export function medians<V extends string>(...sets: Runs<V>[]): Record<V, LoadResult> {
+  const names = Object.keys(sets[0] ?? {}) as V[]
   return Object.fromEntries(
     names.map((n) => {
-      const r = runs[n]
+      const r = sets.flatMap((runs) => runs[n])
       const bad = r.reduce((a, x) => a + x.bad, 0)
       return [n, { rps: median(r.map((x) => x.rps)), p50: median(r.map((x) => x.p50)), p99: median(r.map((x) => x.p99)), bad }]
     }),

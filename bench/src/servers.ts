@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { processSets } from './config.js'
 import { cpuPrefix } from './cpus.js'
 import type { FromServer, ServerSpec } from './server.js'
 
@@ -52,4 +53,24 @@ export async function startServer(spec: ServerSpec, { cpus = 'http', env = {} }:
       await exited
     },
   }
+}
+
+/**
+ * Measures on `processSets` successive sets of fresh servers: starts a set, runs `measure` on it,
+ * stops it. Returns each set's result, to pool.
+ */
+export async function onFreshServers<S extends readonly { stop(): Promise<void> }[], T>(
+  start: () => Promise<S>,
+  measure: (servers: S, set: number) => Promise<T>,
+): Promise<T[]> {
+  const results: T[] = []
+  for (let set = 0; set < processSets; set++) {
+    const servers = await start()
+    try {
+      results.push(await measure(servers, set))
+    } finally {
+      await Promise.all(servers.map((server) => server.stop()))
+    }
+  }
+  return results
 }

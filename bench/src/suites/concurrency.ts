@@ -1,5 +1,5 @@
 import { smoke } from '../config.js'
-import { alternate, load } from '../load.js'
+import { alternateRuns, load, medians } from '../load.js'
 import { ratio, type Row } from '../report.js'
 import { startServer } from '../servers.js'
 
@@ -24,7 +24,7 @@ export async function concurrency(modelDir: string): Promise<Row[]> {
       const requests = smoke ? clients : Math.max(8, clients * 2)
       const run = (url: string) => () =>
         load({ url: `${url}/blocks/zero-shot-classification/predict`, method: 'POST', body: BODY, connections: clients, seconds: 0, requests })
-      const r = await alternate({ combined: run(combined.url), separate: run(separate.url) }, smoke ? 1 : 3, 1)
+      const r = medians(await alternateRuns({ combined: run(combined.url), separate: run(separate.url) }, smoke ? 1 : 3, { warmupRuns: 1 }))
       rows.push({
         benchmark: '5. under concurrency',
         measure: `${clients} client${clients > 1 ? 's' : ''}: throughput, combined ÷ one call per request`,
