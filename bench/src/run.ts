@@ -35,9 +35,11 @@ if (suites.length === 0) {
 const started = Date.now()
 const rows: Row[] = []
 for (const [name, kind, suite] of suites) {
-  process.stderr.write(`bench: ${name}…\n`)
+  process.stderr.write(`bench: ${name}…`)
+  const suiteStarted = Date.now()
   pinRunner(kind === 'http')
   rows.push(...(await suite()))
+  process.stderr.write(` ${Math.round((Date.now() - suiteStarted) / 1000)} s\n`)
 }
 pinRunner(false)
 model?.remove()

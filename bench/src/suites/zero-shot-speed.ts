@@ -61,7 +61,7 @@ export async function zeroShotSpeed(modelDir: string): Promise<Row[]> {
     }
     const times = Object.fromEntries(VARIANTS.map((v) => [v, [] as number[]])) as Record<Variant, number[]>
     for (const v of VARIANTS) await run(v)() // warm-up
-    const rounds = smoke ? 1 : 4
+    const rounds = smoke ? 1 : 3
     for (let round = 0; round < rounds; round++) {
       for (let i = 0; i < VARIANTS.length; i++) {
         const v = VARIANTS[(i + round) % VARIANTS.length]!
