@@ -9,8 +9,6 @@ export const ADMIN = { username: 'bench-admin', password: 'bench admin password'
 export interface AuthedServer extends RunningServer {
   token: string
   apiKey: string
-  /** Removes the server's database folder too. */
-  stop(): Promise<void>
 }
 
 /** `BENCH_DATABASE_URL`: the auth suites use this Postgres database instead of the embedded one. */
@@ -18,12 +16,10 @@ export const authDatabase = process.env.BENCH_DATABASE_URL ? 'Postgres (BENCH_DA
 
 /**
  * Core with auth on, a login token and an API key for a user with every block. `dataDir`: the
- * embedded database's folder, kept by the caller so that the next server reopens it (creating a
- * database takes seconds); by default a fresh one, removed on stop.
+ * embedded database's folder, from `withAuthDatabase`, which the next server reopens.
  */
-export async function startAuthServer(keptDataDir?: string): Promise<AuthedServer> {
+export async function startAuthServer(dataDir: string): Promise<AuthedServer> {
   const databaseUrl = process.env.BENCH_DATABASE_URL
-  const dataDir = keptDataDir ?? mkdtempSync(join(tmpdir(), 'mlb-bench-auth-'))
   const server = await startServer({
     root: playgroundRoot,
     blocks: 'trivial',
@@ -53,15 +49,7 @@ export async function startAuthServer(keptDataDir?: string): Promise<AuthedServe
   const { token } = await post('/login', ADMIN)
   const user = await post('/admin/users', { username: `bench-user-${Date.now()}`, password: 'bench user password', role: 'user' }, token)
   const { api_key } = await post('/admin/apikeys', { user_id: user.user_id }, token)
-  return {
-    ...server,
-    token: token!,
-    apiKey: api_key!,
-    async stop() {
-      await server.stop()
-      if (!keptDataDir) rmSync(dataDir, { recursive: true, force: true })
-    },
-  }
+  return { ...server, token: token!, apiKey: api_key! }
 }
 
 /** Runs `use` with a database folder that successive auth servers share (reopening a database takes a third of the time of creating one), then removes it. */
