@@ -88,6 +88,9 @@ parentPort.on('message', async (message) => {
 })
 `
 
+/** A failed connection to the embedded database: its `E…` code makes it an outage (503), as a lost Postgres connection is. */
+const embeddedError = (message: string): Error => Object.assign(new Error(message), { code: 'EEMBEDDED' })
+
 /** One driver connection to the worker: the socket the `postgres` driver reads and writes. */
 class WorkerSocket extends Duplex {
   /** The driver checks this before it sends Terminate. */
@@ -97,7 +100,7 @@ class WorkerSocket extends Duplex {
     super()
     port.on('message', (data: Uint8Array | { error: string }) => {
       if (data instanceof Uint8Array) this.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
-      else this.destroy(Object.assign(new Error(`the embedded database failed: ${data.error}`), { code: 'EEMBEDDED' }))
+      else this.destroy(embeddedError(`the embedded database failed: ${data.error}`))
     })
     port.on('close', () => this.destroy())
   }
@@ -135,7 +138,7 @@ export class EmbeddedPostgres {
     worker.on('error', (err) => (reason = `: ${err.message}`))
     worker.on('exit', (code) => {
       this.#exited = new Error(`the embedded database stopped (worker exit code ${code}${reason})`)
-      for (const socket of this.#sockets) socket.destroy(Object.assign(new Error(this.#exited.message), { code: 'EEMBEDDED' }))
+      for (const socket of this.#sockets) socket.destroy(embeddedError(this.#exited.message))
     })
   }
 
@@ -156,7 +159,7 @@ export class EmbeddedPostgres {
 
   /** A new connection, for the driver's `socket` option. */
   connect(): Duplex {
-    if (this.#exited) throw Object.assign(new Error(this.#exited.message), { code: 'EEMBEDDED' })
+    if (this.#exited) throw embeddedError(this.#exited.message)
     const { port1, port2 } = new MessageChannel()
     this.#worker.postMessage({ connect: port2 }, [port2])
     const socket = new WorkerSocket(port1)
