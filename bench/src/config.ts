@@ -2,14 +2,16 @@
 export const smoke = process.env.BENCH_SMOKE === '1'
 /**
  * HTTP comparisons: many short runs, alternated, rather than a few long ones. The noise on these
- * machines comes in spells of seconds; short runs spread each spell over every variant.
+ * machines comes in spells of seconds; short runs spread each spell over every variant, and a
+ * throughput ratio is taken within each round (`pairedRatio`).
  */
 export const seconds = smoke ? 0.5 : 1
 /**
  * HTTP comparisons run on several sets of fresh server processes, `rounds` rounds on each, pooled:
  * a server process keeps its luck for life (how its hot paths were compiled, where its memory
  * landed). Three pairs of processes, off and on, measured 0.84–0.89, 0.94–0.99 and 0.92–1.00 in
- * four blocks of rounds each.
+ * four blocks of rounds each; on another machine, four pairs of identical servers measured
+ * 0.74–0.98 over twelve rounds of 0.25 s each. Suite 1 measures such a pair beside its own, as a control.
  */
 export const processSets = smoke ? 1 : 3
 export const rounds = smoke ? 1 : 2

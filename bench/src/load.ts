@@ -35,7 +35,8 @@ export interface LoadResult {
  */
 export async function load(options: LoadOptions): Promise<LoadResult> {
   const latencies: number[] = []
-  // autocannon ends a run of `requests` on its next one-second tick: time it to the last response.
+  // Throughput is 2xx responses ÷ the time to the last one: autocannon ends a run of `requests` on
+  // its next one-second tick, and its own per-tick average needs whole ticks.
   const started = performance.now()
   let finished = started
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
@@ -44,7 +45,8 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
         url: options.url,
         method: options.method ?? 'GET',
         connections: options.connections,
-        ...(options.requests === undefined ? { duration: options.seconds } : { amount: options.requests }),
+        // autocannon stops on a sample tick (every second by default): ticks of the run's length.
+        ...(options.requests === undefined ? { duration: options.seconds, sampleInt: Math.min(1000, options.seconds * 1000) } : { amount: options.requests }),
         headers: { ...(options.body === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers },
         ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
       },
@@ -57,7 +59,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
   })
   const elapsed = (finished - started) / 1000
   return {
-    rps: options.requests === undefined ? result.requests.average : latencies.length / elapsed,
+    rps: latencies.length / elapsed,
     ...percentiles(latencies),
     bad: result.errors + result.timeouts + result.non2xx,
   }
@@ -148,6 +150,15 @@ export async function alternateRuns<V extends string>(
     for (const name of order) runs[name].push(await variants[name]())
   }
   return runs
+}
+
+/**
+ * `variant`'s throughput ÷ `base`'s: the median over every round (of one or more sets of servers) of
+ * the ratio within the round. Runs of one round are a moment apart, so a spell of noise that slows
+ * both cancels out, where a ratio of medians would compare runs far apart.
+ */
+export function pairedRatio<V extends string>(sets: readonly Runs<V>[], variant: V, base: V): number {
+  return median(sets.flatMap((runs) => runs[variant].map((run, round) => run.rps / runs[base][round]!.rps)))
 }
 
 /** The median of each metric over all the runs given (from one or more sets of servers); errors are summed. */

@@ -49,7 +49,7 @@ const header = [
   '',
   `${new Date().toISOString()} · Node ${process.version} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · ${seconds} s`,
   '',
-  'Ratios are medians of variants run alternately against servers on loopback (autocannon).',
+  'Variants run alternately against servers on loopback (autocannon); a throughput ratio is the median of the ratios within each round, other figures are medians over runs.',
   `CPUs: ${pinning}. Auth database: ${authDatabase}.`,
   '',
   '',
