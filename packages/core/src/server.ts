@@ -71,8 +71,10 @@ export async function createServer(config: MlblocksConfig = {}, options: CreateS
     addReadinessCheck: (name: string, check: ReadinessCheck) => void readinessChecks.set(name, check),
   })
   app.decorateRequest('blockAccess', null)
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback-style: on every request, so no promise and no extra tick.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
+    done()
   })
   installErrorHandling(app, settings.bodyLimit)
   app.removeContentTypeParser('text/plain') // bodies are JSON; anything else is a 415
