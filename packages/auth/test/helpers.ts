@@ -149,6 +149,16 @@ export function logCollector() {
 /** The nice value of each thread of this process (Linux: field 19 of /proc/self/task/<tid>/stat); the main thread's first. */
 export function threadNiceValues(): number[] {
   const nice = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16])
-  const others = readdirSync('/proc/self/task').filter((tid) => tid !== String(process.pid))
-  return [nice(String(process.pid)), ...others.map(nice)]
+  return threadIds().map(nice)
 }
+
+/** SCHED_IDLE's number in sched(7). */
+export const SCHED_IDLE = 5
+
+/** The scheduling policy of each thread of this process (Linux: field 41 of /proc/self/task/<tid>/stat); the main thread's first. */
+export function threadPolicies(): number[] {
+  const policy = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[38])
+  return threadIds().map(policy)
+}
+
+const threadIds = () => [String(process.pid), ...readdirSync('/proc/self/task').filter((tid) => tid !== String(process.pid))]

@@ -9,14 +9,21 @@ type Reply = { id: number; value: string | boolean } | { id: number; error: stri
 
 // Each worker lowers its own thread to nice 19. On Linux the nice value belongs to the thread
 // (setpriority(2), NOTES), so the event loop keeps its priority; elsewhere it would lower the whole
-// process, so there the workers run at normal priority. A CommonJS string, so that it runs the same
-// from the sources (tests) and from the build.
+// process, so there the workers run at normal priority. Then, where chrt(1) is on the PATH, it puts
+// the thread under SCHED_IDLE (sched(7)): the kernel preempts an idle-policy thread as soon as a
+// normal one wakes, so a request that wakes the event loop does not wait, where a nice 19 thread may
+// first run out its time slice. Node cannot set a policy itself; without chrt, nice 19 stays. A
+// CommonJS string, so that it runs the same from the sources (tests) and from the build.
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads')
 const { setPriority } = require('node:os')
 const argon2 = require(workerData.argon2)
 if (process.platform === 'linux') {
   try { setPriority(19) } catch {}
+  try {
+    const tid = require('node:fs').readlinkSync('/proc/thread-self').split('/').pop()
+    require('node:child_process').execFileSync('chrt', ['-i', '-p', '0', tid], { stdio: 'ignore', timeout: 5000 })
+  } catch {}
 }
 parentPort.on('message', (job) => {
   try {
@@ -40,7 +47,7 @@ interface Slot {
 }
 
 /**
- * argon2 on `size` worker threads at the lowest CPU priority, one job each, the rest queued in order.
+ * argon2 on `size` worker threads at the lowest CPU priority (SCHED_IDLE, else nice 19), one job each, the rest queued in order.
  * Started on first use; a worker holds the process open only while it has a job, and one that dies
  * fails its job and is replaced.
  */
