@@ -58,12 +58,19 @@ export async function generateBertEncoder(dir: string, shape: EncoderShape = BER
   ])
 }
 
-/** Symmetric per-tensor int8: `w ≈ q · scale`, zero point 0. */
+/**
+ * Weights use 7 bits, [-64, 64] (`reduce_range`), as transformers.js's conversion script writes the
+ * hub's q8 files: on CPUs without int8 dot products (AVX2, no VNNI) onnxruntime sums pairs of
+ * uint8 × int8 products in 16 bits, which full-range weights can saturate.
+ */
+const REDUCED_RANGE = 64
+
+/** Symmetric per-tensor int8 in the reduced range: `w ≈ q · scale`, zero point 0. */
 function quantizeInt8(w: Float32Array): { q: Int8Array; scale: number } {
   let max = 0
   for (let i = 0; i < w.length; i++) max = Math.max(max, Math.abs(w[i]!))
-  const scale = max / 127 || 1
-  const q = new Int8Array(w.length) // Int8Array stores the rounded values; |w / scale| ≤ 127 by construction
+  const scale = max / REDUCED_RANGE || 1
+  const q = new Int8Array(w.length) // Int8Array stores the rounded values; |w / scale| ≤ 64 by construction
   for (let i = 0; i < w.length; i++) q[i] = Math.round(w[i]! / scale)
   return { q, scale }
 }
