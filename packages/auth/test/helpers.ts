@@ -147,18 +147,16 @@ export function logCollector() {
 }
 
 /** The nice value of each thread of this process (Linux: field 19 of /proc/self/task/<tid>/stat); the main thread's first. */
-export function threadNiceValues(): number[] {
-  const nice = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16])
-  return threadIds().map(nice)
-}
+export const threadNiceValues = (): number[] => threadStatField(19)
 
 /** SCHED_IDLE's number in sched(7). */
 export const SCHED_IDLE = 5
 
 /** The scheduling policy of each thread of this process (Linux: field 41 of /proc/self/task/<tid>/stat); the main thread's first. */
-export function threadPolicies(): number[] {
-  const policy = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[38])
-  return threadIds().map(policy)
-}
+export const threadPolicies = (): number[] => threadStatField(41)
 
-const threadIds = () => [String(process.pid), ...readdirSync('/proc/self/task').filter((tid) => tid !== String(process.pid))]
+/** Field `n` (numbered as in proc(5)) of each thread's stat, the main thread's first; counted after the `(comm)` field, which may hold spaces. */
+function threadStatField(n: number): number[] {
+  const tids = [String(process.pid), ...readdirSync('/proc/self/task').filter((tid) => tid !== String(process.pid))]
+  return tids.map((tid) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[n - 3]))
+}
