@@ -28,12 +28,19 @@ export interface LoadResult {
   bad: number
 }
 
+/** The request's JSON body, if any, and its headers (with the content type a body needs). */
+function jsonRequest(options: Pick<LoadOptions, 'body' | 'headers'>): { body: string | undefined; headers: Record<string, string> } {
+  const body = options.body === undefined ? undefined : JSON.stringify(options.body)
+  return { body, headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers } }
+}
+
 /**
  * Drives one server with autocannon from this process. Latencies are taken from each 2xx response
  * at full resolution: autocannon's own histogram rounds to whole milliseconds, too coarse for the
  * 1–3 ms a trivial request takes.
  */
 export async function load(options: LoadOptions): Promise<LoadResult> {
+  const { body, headers } = jsonRequest(options)
   const latencies: number[] = []
   // Throughput is 2xx responses ÷ the time to the last one: autocannon ends a run of `requests` on
   // its next one-second tick, and its own per-tick average needs whole ticks.
@@ -47,8 +54,8 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
         connections: options.connections,
         // autocannon stops on a sample tick (every second by default): ticks of the run's length.
         ...(options.requests === undefined ? { duration: options.seconds, sampleInt: Math.min(1000, options.seconds * 1000) } : { amount: options.requests }),
-        headers: { ...(options.body === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers },
-        ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+        headers,
+        ...(body === undefined ? {} : { body }),
       },
       (err, done) => (err ? reject(err) : resolve(done)),
     )
@@ -76,8 +83,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
 export async function paced(options: Omit<LoadOptions, 'requests'> & { rate: number }): Promise<LoadResult> {
   const url = new URL(options.url)
   const agent = new Agent({ keepAlive: true, maxSockets: options.connections })
-  const body = options.body === undefined ? undefined : JSON.stringify(options.body)
-  const headers = { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers }
+  const { body, headers } = jsonRequest(options)
   const latencies: number[] = []
   let bad = 0
   const send = () =>
