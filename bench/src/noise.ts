@@ -1,3 +1,4 @@
+import { pairedRatio, type Runs } from './load.js'
 import type { Row } from './report.js'
 
 /** How far from 1 two identical servers came out in this run (suite 1's control), once measured. */
@@ -8,14 +9,30 @@ export function recordControl(ratio: number): void {
   controlDeviation = Math.abs(ratio - 1)
 }
 
+export interface ThroughputJudgement {
+  /** `variant` ÷ `base` over every set of servers (`pairedRatio`). */
+  ratio: number
+  /** The same on each set of fresh server processes alone. */
+  perSet: number[]
+  met: Row['met']
+}
+
 /**
- * A throughput ratio against a target of at least `target`: met or not, or `noise` when two
- * identical servers came out further apart in this run than the target's margin (0.01 for a target
- * of 0.99): then the run cannot tell either way, and a ✅ would mean no more than a ❌. Without a
- * control (suite 1 filtered out), the ratio is judged as it is. Errors (`clean` false) always fail.
+ * `variant`'s throughput ÷ `base`'s against a target of at least `target`. A server process keeps
+ * its luck for life, so the ratio is settled only when every set of fresh processes comes out on
+ * the same side of the target, and when two identical servers (suite 1's control, if it ran) came
+ * out within the target's margin (0.01 for 0.99); otherwise `noise`: this run cannot tell either
+ * way, and a ✅ would mean no more than a ❌. Errors (`clean` false) always fail.
  */
-export function throughputVerdict(ratio: number, target: number, clean: boolean): Row['met'] {
-  if (!clean) return false
-  if (controlDeviation !== undefined && controlDeviation > 1 - target) return 'noise'
-  return ratio >= target
+export function judgeThroughput<V extends string>(sets: readonly Runs<V>[], variant: V, base: V, target: number, clean: boolean): ThroughputJudgement {
+  const ratio = pairedRatio(sets, variant, base)
+  const perSet = sets.map((runs) => pairedRatio([runs], variant, base))
+  const split = perSet.some((r) => r >= target) && perSet.some((r) => r < target)
+  const noisy = split || (controlDeviation !== undefined && controlDeviation > 1 - target)
+  return { ratio, perSet, met: !clean ? false : noisy ? 'noise' : ratio >= target }
+}
+
+/** `1.031 (sets 0.981, 1.031, 1.052)`: the pooled ratio and each set's. */
+export function formatJudgement({ ratio, perSet }: ThroughputJudgement): string {
+  return perSet.length > 1 ? `${ratio.toFixed(3)} (sets ${perSet.map((r) => r.toFixed(3)).join(', ')})` : ratio.toFixed(3)
 }

@@ -3,7 +3,7 @@ export interface Row {
   measure: string
   value: string
   target: string
-  /** undefined: informational; `noise`: a throughput target this run cannot settle (`throughputVerdict`). */
+  /** undefined: informational; `noise`: a throughput target this run cannot settle (`judgeThroughput`). */
   met?: boolean | 'noise'
 }
 

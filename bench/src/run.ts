@@ -50,7 +50,7 @@ const header = [
   `${new Date().toISOString()} · Node ${process.version} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · ${seconds} s`,
   '',
   'Variants run alternately against servers on loopback (autocannon); a throughput ratio is the median of the ratios within each round, other figures are medians over runs.',
-  '❔: a throughput target this run cannot settle either way: the control (two identical servers, suite 1) came out further from 1 than the target\'s margin.',
+  '❔: a throughput target this run cannot settle either way: its sets of fresh server processes came out on both sides of it, or the control (two identical servers, suite 1) further from 1 than the target\'s margin.',
   `CPUs: ${pinning}. Auth database: ${authDatabase}.`,
   '',
   '',

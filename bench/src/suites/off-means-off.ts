@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connections, rounds, seconds } from '../config.js'
 import { alternateRuns, load, medians, pairedRatio, type Runs } from '../load.js'
-import { recordControl, throughputVerdict } from '../noise.js'
+import { formatJudgement, judgeThroughput, recordControl } from '../noise.js'
 import type { Row } from '../report.js'
 import { onFreshServers, startServer } from '../servers.js'
 
@@ -13,7 +13,7 @@ const AUTH_MODULES = /@mlblocks[/+]auth|@node-rs[/+]argon2|drizzle-orm|[/+]postg
  * 1. Off means off: core where @mlblocks/auth is not installed, against core where it is installed
  * but disabled, on a trivial block. A second server without auth, measured the same way, is the
  * control: how far apart two identical servers come out (the method's own noise), which decides
- * whether this run can judge the throughput targets of suites 1 and 2 at all (`throughputVerdict`).
+ * whether this run can judge the throughput targets of suites 1 and 2 at all (`judgeThroughput`).
  */
 export async function offMeansOff(): Promise<Row[]> {
   const bare = mkdtempSync(join(tmpdir(), 'mlb-bench-bare-'))
@@ -44,21 +44,21 @@ export async function offMeansOff(): Promise<Row[]> {
     rmSync(bare, { recursive: true, force: true })
   }
   const r = medians(...sets)
-  const throughput = pairedRatio(sets, 'disabled', 'without')
   const control = pairedRatio(sets, 'control', 'without')
   recordControl(control)
+  const throughput = judgeThroughput(sets, 'disabled', 'without', 0.99, r.disabled.bad + r.without.bad === 0)
   return [
     {
       benchmark: '1. off means off',
       measure: 'throughput, auth installed but disabled ÷ not installed (trivial predict)',
-      value: `${throughput.toFixed(3)} (${Math.round(r.disabled.rps)} vs ${Math.round(r.without.rps)} req/s)`,
+      value: `${formatJudgement(throughput)}; ${Math.round(r.disabled.rps)} vs ${Math.round(r.without.rps)} req/s`,
       target: '≥ 0.99',
-      met: throughputVerdict(throughput, 0.99, r.disabled.bad + r.without.bad === 0),
+      met: throughput.met,
     },
     {
       benchmark: '1. off means off',
-      measure: 'control: a second server without auth ÷ the first, measured alike (the method\'s own noise: a throughput target with a smaller margin is ❔)',
-      value: `${control.toFixed(3)} (${Math.round(r.control.rps)} vs ${Math.round(r.without.rps)} req/s)`,
+      measure: 'control: a second server without auth ÷ the first, measured alike (the method\'s own noise)',
+      value: `${formatJudgement({ ratio: control, perSet: sets.map((runs) => pairedRatio([runs], 'control', 'without')), met: undefined })}; ${Math.round(r.control.rps)} vs ${Math.round(r.without.rps)} req/s`,
       target: '',
     },
     {

@@ -1,7 +1,7 @@
 import { playgroundRoot, startAuthServer, withAuthDatabase } from '../auth-server.js'
 import { connections, rounds, seconds } from '../config.js'
-import { alternateRuns, load, medians, pairedRatio, type Runs } from '../load.js'
-import { throughputVerdict } from '../noise.js'
+import { alternateRuns, load, medians, type Runs } from '../load.js'
+import { formatJudgement, judgeThroughput } from '../noise.js'
 import { ms, type Row } from '../report.js'
 import { onFreshServers, startServer } from '../servers.js'
 
@@ -41,13 +41,13 @@ export async function onCostsLittle(): Promise<Row[]> {
     const clean = r.off.bad + r.token.bad + r.key.bad === 0
     return [
       ...(['token', 'key'] as const).map((variant) => {
-        const throughput = pairedRatio(runs, variant, 'off')
+        const throughput = judgeThroughput(runs, variant, 'off', 0.97, clean)
         return {
           benchmark: '2. on costs little',
           measure: `${route.name}: throughput, ${variant === 'token' ? 'login token' : 'API key'} ÷ auth off`,
-          value: `${throughput.toFixed(3)} (${Math.round(r[variant].rps)} vs ${Math.round(r.off.rps)} req/s)`,
+          value: `${formatJudgement(throughput)}; ${Math.round(r[variant].rps)} vs ${Math.round(r.off.rps)} req/s`,
           target: '≥ 0.97',
-          met: throughputVerdict(throughput, 0.97, clean),
+          met: throughput.met,
         }
       }),
       {
