@@ -9,12 +9,16 @@ export function recordControl(ratio: number): void {
   controlDeviation = Math.abs(ratio - 1)
 }
 
-export interface ThroughputJudgement {
+export interface Ratios {
   /** `variant` ÷ `base` over every set of servers (`pairedRatio`). */
   ratio: number
   /** The same on each set of fresh server processes alone. */
   perSet: number[]
-  met: Row['met']
+}
+
+/** `variant`'s throughput ÷ `base`'s, pooled and on each set of servers. */
+export function throughputRatios<V extends string>(sets: readonly Runs<V>[], variant: V, base: V): Ratios {
+  return { ratio: pairedRatio(sets, variant, base), perSet: sets.map((runs) => pairedRatio([runs], variant, base)) }
 }
 
 /**
@@ -24,15 +28,14 @@ export interface ThroughputJudgement {
  * out within the target's margin (0.01 for 0.99); otherwise `noise`: this run cannot tell either
  * way, and a ✅ would mean no more than a ❌. Errors (`clean` false) always fail.
  */
-export function judgeThroughput<V extends string>(sets: readonly Runs<V>[], variant: V, base: V, target: number, clean: boolean): ThroughputJudgement {
-  const ratio = pairedRatio(sets, variant, base)
-  const perSet = sets.map((runs) => pairedRatio([runs], variant, base))
+export function judgeThroughput<V extends string>(sets: readonly Runs<V>[], variant: V, base: V, target: number, clean: boolean): Ratios & { met: Row['met'] } {
+  const { ratio, perSet } = throughputRatios(sets, variant, base)
   const split = perSet.some((r) => r >= target) && perSet.some((r) => r < target)
   const noisy = split || (controlDeviation !== undefined && controlDeviation > 1 - target)
   return { ratio, perSet, met: !clean ? false : noisy ? 'noise' : ratio >= target }
 }
 
 /** `1.031 (sets 0.981, 1.031, 1.052)`: the pooled ratio and each set's. */
-export function formatJudgement({ ratio, perSet }: ThroughputJudgement): string {
+export function formatRatios({ ratio, perSet }: Ratios): string {
   return perSet.length > 1 ? `${ratio.toFixed(3)} (sets ${perSet.map((r) => r.toFixed(3)).join(', ')})` : ratio.toFixed(3)
 }

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connections, rounds, seconds } from '../config.js'
-import { alternateRuns, load, medians, pairedRatio, type Runs } from '../load.js'
-import { formatJudgement, judgeThroughput, recordControl } from '../noise.js'
+import { alternateRuns, load, medians, type Runs } from '../load.js'
+import { formatRatios, judgeThroughput, recordControl, throughputRatios } from '../noise.js'
 import type { Row } from '../report.js'
 import { onFreshServers, startServer } from '../servers.js'
 
@@ -44,21 +44,21 @@ export async function offMeansOff(): Promise<Row[]> {
     rmSync(bare, { recursive: true, force: true })
   }
   const r = medians(...sets)
-  const control = pairedRatio(sets, 'control', 'without')
-  recordControl(control)
+  const control = throughputRatios(sets, 'control', 'without')
+  recordControl(control.ratio)
   const throughput = judgeThroughput(sets, 'disabled', 'without', 0.99, r.disabled.bad + r.without.bad === 0)
   return [
     {
       benchmark: '1. off means off',
       measure: 'throughput, auth installed but disabled ÷ not installed (trivial predict)',
-      value: `${formatJudgement(throughput)}; ${Math.round(r.disabled.rps)} vs ${Math.round(r.without.rps)} req/s`,
+      value: `${formatRatios(throughput)}; ${Math.round(r.disabled.rps)} vs ${Math.round(r.without.rps)} req/s`,
       target: '≥ 0.99',
       met: throughput.met,
     },
     {
       benchmark: '1. off means off',
       measure: 'control: a second server without auth ÷ the first, measured alike (the method\'s own noise)',
-      value: `${formatJudgement({ ratio: control, perSet: sets.map((runs) => pairedRatio([runs], 'control', 'without')), met: undefined })}; ${Math.round(r.control.rps)} vs ${Math.round(r.without.rps)} req/s`,
+      value: `${formatRatios(control)}; ${Math.round(r.control.rps)} vs ${Math.round(r.without.rps)} req/s`,
       target: '',
     },
     {

@@ -1,7 +1,7 @@
 import { playgroundRoot, startAuthServer, withAuthDatabase } from '../auth-server.js'
 import { connections, rounds, seconds } from '../config.js'
 import { alternateRuns, load, medians, type Runs } from '../load.js'
-import { formatJudgement, judgeThroughput } from '../noise.js'
+import { formatRatios, judgeThroughput } from '../noise.js'
 import { ms, type Row } from '../report.js'
 import { onFreshServers, startServer } from '../servers.js'
 
@@ -45,7 +45,7 @@ export async function onCostsLittle(): Promise<Row[]> {
         return {
           benchmark: '2. on costs little',
           measure: `${route.name}: throughput, ${variant === 'token' ? 'login token' : 'API key'} ÷ auth off`,
-          value: `${formatJudgement(throughput)}; ${Math.round(r[variant].rps)} vs ${Math.round(r.off.rps)} req/s`,
+          value: `${formatRatios(throughput)}; ${Math.round(r[variant].rps)} vs ${Math.round(r.off.rps)} req/s`,
           target: '≥ 0.97',
           met: throughput.met,
         }
