@@ -7,6 +7,7 @@ import { authDatabase } from './auth-server.js'
 import { pinRunner, pinning } from './cpus.js'
 import { toMarkdown, type Row } from './report.js'
 import { benchModel } from './models.js'
+import { profileDir } from './servers.js'
 import { concurrency } from './suites/concurrency.js'
 import { loginFlood } from './suites/login-flood.js'
 import { offMeansOff } from './suites/off-means-off.js'
@@ -52,6 +53,7 @@ const header = [
   'Variants run alternately against servers on loopback (autocannon); a throughput ratio is the median of the ratios within each round, other figures are medians over runs.',
   '❔: a throughput target this run cannot settle either way: its sets of fresh server processes came out on both sides of it, or the control (two identical servers, suite 1) further from 1 than the target\'s margin.',
   `CPUs: ${pinning}. Auth database: ${authDatabase}.`,
+  ...(profileDir ? ['', `Servers wrote CPU profiles to ${profileDir}: profiling slows them unevenly, so this run's figures compare nothing.`] : []),
   '',
   '',
 ].join('\n')
@@ -59,5 +61,5 @@ const markdown = `${header}${toMarkdown(rows)}\n`
 console.log(markdown)
 const dir = new URL('../results/', import.meta.url)
 mkdirSync(dir, { recursive: true })
-// A partial run (a suite filter) does not overwrite the full table.
-writeFileSync(new URL(smoke ? 'smoke.md' : only.length ? 'partial.md' : 'latest.md', dir), markdown)
+// A partial or profiled run does not overwrite the full table.
+writeFileSync(new URL(smoke ? 'smoke.md' : only.length || profileDir ? 'partial.md' : 'latest.md', dir), markdown)

@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { resolve } from 'node:path'
 import { processSets } from './config.js'
 import { cpuPrefix } from './cpus.js'
 import type { FromServer, ServerSpec } from './server.js'
@@ -15,6 +16,11 @@ export interface RunningServer {
 // loader hook every CommonJS dependency (fastify among them) would run transpiled, and the more a
 // variant loads, the slower it would be.
 const serverScript = new URL('../dist/server.js', import.meta.url).pathname
+// `BENCH_CPU_PROF=<folder>`: each server writes a V8 CPU profile there when it stops (100 µs
+// sampling; open it in Chrome DevTools' Performance panel). Profiling slows the servers: for
+// finding where time goes, not for the ratios.
+export const profileDir = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined
+const profiling = profileDir ? ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${profileDir}`] : []
 
 /**
  * Starts a server in a child process and waits until it listens on loopback. `cpus`: `http` for a
@@ -24,7 +30,7 @@ export async function startServer(spec: ServerSpec, { cpus = 'http', env = {} }:
   const [execPath = process.execPath, ...prefix] = cpuPrefix(cpus)
   const child: ChildProcess = fork(serverScript, {
     execPath,
-    execArgv: [...prefix, ...(prefix.length ? [process.execPath] : [])],
+    execArgv: [...prefix, ...(prefix.length ? [process.execPath] : []), ...profiling],
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...env, BENCH_SPEC: JSON.stringify(spec) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
