@@ -13,8 +13,12 @@ export interface ServerSpec {
   blocks: 'trivial' | { module: string; env?: Record<string, string> }
 }
 
-export type ToServer = { type: 'modules' } | { type: 'stop' }
-export type FromServer = { type: 'listening'; url: string } | { type: 'modules'; modules: string[] } | { type: 'error'; message: string }
+export type ToServer = { type: 'modules' } | { type: 'requestPath' } | { type: 'stop' }
+export type FromServer =
+  | { type: 'listening'; url: string }
+  | { type: 'modules'; modules: string[] }
+  | { type: 'requestPath'; requestPath: string }
+  | { type: 'error'; message: string }
 
 export const trivial = defineBlock({
   name: 'echo',
@@ -23,6 +27,17 @@ export const trivial = defineBlock({
   output: Type.Object({ text: Type.String() }),
   predict: async ({ text }) => ({ text }),
 })
+
+/**
+ * What a request runs through: every route with the hooks Fastify will call for it, and the tree of
+ * registered plugins (avvio's load times taken out). Two servers whose request paths are equal run
+ * the same code for the same request.
+ */
+function requestPath(app: Awaited<ReturnType<typeof createServer>>): string {
+  const routes = app.printRoutes({ includeHooks: true, commonPrefix: false })
+  const plugins = app.printPlugins().replace(/ \d+ ms$/gm, '')
+  return `${routes}\n${plugins}`
+}
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.env.BENCH_SPEC ?? '{}') as ServerSpec
@@ -45,6 +60,8 @@ async function main(): Promise<void> {
   process.on('message', async (message: ToServer) => {
     if (message.type === 'modules') {
       send({ type: 'modules', modules: await loadedScripts() })
+    } else if (message.type === 'requestPath') {
+      send({ type: 'requestPath', requestPath: requestPath(app) })
     } else if (message.type === 'stop') {
       await app.close()
       process.exit(0)

@@ -9,6 +9,8 @@ export interface RunningServer {
   url: string
   /** Every script the server process has compiled so far (module URLs and paths). */
   modules(): Promise<string[]>
+  /** Its routes with the hooks each runs, and its plugin tree (`requestPath` in server.ts). */
+  requestPath(): Promise<string>
   stop(): Promise<void>
 }
 
@@ -52,6 +54,10 @@ export async function startServer(spec: ServerSpec, { cpus = 'http', env = {} }:
     async modules() {
       child.send({ type: 'modules' })
       return (await next('modules')).modules
+    },
+    async requestPath() {
+      child.send({ type: 'requestPath' })
+      return (await next('requestPath')).requestPath
     },
     async stop() {
       const exited = once(child, 'exit')

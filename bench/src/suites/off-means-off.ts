@@ -11,9 +11,12 @@ const AUTH_MODULES = /@mlblocks[/+]auth|@node-rs[/+]argon2|drizzle-orm|[/+]postg
 
 /**
  * 1. Off means off: core where @mlblocks/auth is not installed, against core where it is installed
- * but disabled, on a trivial block. A second server without auth, measured the same way, is the
- * control: how far apart two identical servers come out (the method's own noise), which decides
- * whether this run can judge the throughput targets of suites 1 and 2 at all (`judgeThroughput`).
+ * but disabled, on a trivial block. Besides throughput, which a shared machine can only bound, two
+ * exact checks: no auth module is loaded, and the request path (routes, their hooks, the plugin
+ * tree) is the same as without auth, so the same code serves the same request. A second server
+ * without auth, measured the same way, is the control: how far apart two identical servers come out
+ * (the method's own noise), which decides whether this run can judge the throughput targets of
+ * suites 1 and 2 at all (`judgeThroughput`).
  */
 export async function offMeansOff(): Promise<Row[]> {
   const bare = mkdtempSync(join(tmpdir(), 'mlb-bench-bare-'))
@@ -21,6 +24,7 @@ export async function offMeansOff(): Promise<Row[]> {
   const predict = (url: string) => () =>
     load({ url: `${url}/blocks/echo/predict`, method: 'POST', body: { text: 'hello' }, connections, seconds })
   const loaded = new Set<string>()
+  const pathDiffers: string[] = []
   let sets: Runs<'without' | 'disabled' | 'control'>[]
   try {
     sets = await onFreshServers(
@@ -37,6 +41,8 @@ export async function offMeansOff(): Promise<Row[]> {
           { firstRound: set * rounds },
         )
         for (const m of await disabled.modules()) if (AUTH_MODULES.test(m)) loaded.add(m)
+        const [expected, actual] = await Promise.all([without.requestPath(), disabled.requestPath()])
+        if (actual !== expected) pathDiffers.push(firstDifference(expected, actual))
         return runs
       },
     )
@@ -68,5 +74,22 @@ export async function offMeansOff(): Promise<Row[]> {
       target: 'none',
       met: loaded.size === 0,
     },
+    {
+      benchmark: '1. off means off',
+      measure: 'request path with auth disabled: every route\'s hooks and the plugin tree, against not installed',
+      value: pathDiffers.length === 0 ? `identical (${sets.length} set${sets.length === 1 ? '' : 's'} of servers)` : `differs: ${pathDiffers[0]}`,
+      target: 'identical',
+      met: pathDiffers.length === 0,
+    },
   ]
+}
+
+/** ``line 2: `• (onRequest) ["anonymous()"]` became `…` ``: where two request paths part. */
+function firstDifference(expected: string, actual: string): string {
+  const a = expected.split('\n')
+  const b = actual.split('\n')
+  const i = a.findIndex((line, n) => line !== b[n])
+  const at = i === -1 ? a.length : i
+  const shown = (line: string | undefined) => (line === undefined ? '(end)' : `\`${line.replace(/^[│├└─┬ ]+/, '')}\``)
+  return `line ${at + 1}: ${shown(a[at])} became ${shown(b[at])}`
 }
