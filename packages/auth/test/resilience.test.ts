@@ -97,7 +97,84 @@ describe('the credential cache', () => {
     await credentials.check('a.b.c')
     expect(calls).toBe(2) // and this fresh answer is
   })
+
+  it('asks the database once for checks of one credential that miss together', async () => {
+    const database = gatedTokens()
+    const credentials = new Credentials(database.tokens, new ApiKeys(undefined as never), 60_000)
+    const checks = Array.from({ length: 10 }, () => credentials.check('a.b.c'))
+    await new Promise((r) => setImmediate(r))
+    expect(database.calls).toBe(1)
+    database.answer(PRINCIPAL)
+    expect(await Promise.all(checks)).toEqual(Array.from({ length: 10 }, () => PRINCIPAL))
+    expect(credentials.check('a.b.c')).toEqual(PRINCIPAL) // cached, no promise
+    expect(database.calls).toBe(1)
+  })
+
+  it('does not hand a check made after a revocation the answer of a lookup that started before it', async () => {
+    const database = gatedTokens()
+    const credentials = new Credentials(database.tokens, new ApiKeys(undefined as never), 60_000)
+    const before = credentials.check('a.b.c')
+    await new Promise((r) => setImmediate(r))
+    credentials.forgetCredential('t1') // POST /logout lands while the first check waits on the database
+    const after = credentials.check('a.b.c')
+    await new Promise((r) => setImmediate(r))
+    expect(database.calls).toBe(2) // the second check asked on its own
+    database.answer(PRINCIPAL) // the first lookup read the row before the revocation
+    database.answer(null)
+    expect(await before).toEqual(PRINCIPAL)
+    expect(await after).toBeNull()
+  })
+
+  it('shares an outage with every check waiting on it, and asks again on the next', async () => {
+    const database = gatedTokens()
+    const credentials = new Credentials(database.tokens, new ApiKeys(undefined as never), 60_000)
+    const checks = [credentials.check('a.b.c'), credentials.check('a.b.c')]
+    await new Promise((r) => setImmediate(r))
+    database.fail(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }))
+    for (const check of checks) await expect(check).rejects.toMatchObject({ code: 'MLB_UNAVAILABLE' })
+    const next = credentials.check('a.b.c')
+    await new Promise((r) => setImmediate(r))
+    expect(database.calls).toBe(2)
+    database.answer(PRINCIPAL)
+    expect(await next).toEqual(PRINCIPAL)
+  })
+
+  it('asks on every check, together or not, when the cache is off', async () => {
+    const database = gatedTokens()
+    const credentials = new Credentials(database.tokens, new ApiKeys(undefined as never), 0)
+    const checks = [credentials.check('a.b.c'), credentials.check('a.b.c')]
+    await new Promise((r) => setImmediate(r))
+    expect(database.calls).toBe(2)
+    database.answer(PRINCIPAL)
+    database.answer(PRINCIPAL)
+    await Promise.all(checks)
+  })
 })
+
+const PRINCIPAL: Principal = { userId: 'u', username: 'ada', role: 'user', blocks: ['*'], via: 'token', credentialId: 't1' }
+
+/** Login tokens whose every verify waits until the test answers it (in order), counting the calls. */
+function gatedTokens() {
+  const waiting: Array<(answer: { principal: Principal; expiresAt: Date } | null | Error) => void> = []
+  const state = {
+    calls: 0,
+    tokens: {
+      async verify() {
+        state.calls += 1
+        const answer = await new Promise<{ principal: Principal; expiresAt: Date } | null | Error>((resolve) => waiting.push(resolve))
+        if (answer instanceof Error) throw answer
+        return answer
+      },
+    } as unknown as Tokens,
+    answer(principal: Principal | null) {
+      waiting.shift()!(principal && { principal, expiresAt: new Date(Date.now() + 3_600_000) })
+    },
+    fail(err: Error) {
+      waiting.shift()!(err)
+    },
+  }
+  return state
+}
 
 // Declared only where a Postgres server is given (TEST_DATABASE_URL; .ci/run sets it), as the other Postgres tests are.
 if (pgUrl) describe('several instances on one Postgres database (postgres)', () => {

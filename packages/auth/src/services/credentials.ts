@@ -30,6 +30,8 @@ export type Revocation = { user: string } | { credential: string }
  */
 export class Credentials {
   readonly #cache = new Map<string, Entry>()
+  /** Lookups on their way to the database, by digest: concurrent misses of one credential share one. */
+  readonly #inFlight = new Map<string, Promise<Principal | null>>()
   /** Bumped by every revocation: a check that was in flight across one does not fill the cache. */
   #generation = 0
   #shared = true
@@ -46,6 +48,7 @@ export class Credentials {
     this.#shared = shared
     this.#generation += 1
     this.#cache.clear()
+    this.#inFlight.clear()
   }
 
   /** A revocation made on another instance. */
@@ -57,7 +60,11 @@ export class Credentials {
   /**
    * The principal, or null (401): at once when the credential was checked within the last
    * `ttlMs` (the hot path: no promise), else a promise that asks the database. That promise
-   * rejects with MLB_UNAVAILABLE (503) when the database cannot answer.
+   * rejects with MLB_UNAVAILABLE (503) when the database cannot answer. Checks of one credential
+   * that miss while its lookup is on the way wait for that lookup instead of starting their own
+   * (when a busy key's entry expires, its clients ask the database once, not once each); a
+   * revocation cuts them off, so a check made after it always asks afresh. With the cache off,
+   * every check asks on its own.
    */
   check(credential: string): Principal | null | Promise<Principal | null> {
     if (credential.length === 0 || credential.length > MAX_CREDENTIAL_LENGTH) return null
@@ -66,7 +73,14 @@ export class Credentials {
     const hit = this.#cache.get(key)
     if (hit && hit.until > now) return hit.principal
     if (hit) this.#cache.delete(key)
-    return this.#lookup(credential, key, now)
+    if (this.ttlMs === 0 || !this.#shared) return this.#lookup(credential, key, now)
+    const pending = this.#inFlight.get(key)
+    if (pending) return pending
+    const lookup = this.#lookup(credential, key, now).finally(() => {
+      if (this.#inFlight.get(key) === lookup) this.#inFlight.delete(key)
+    })
+    this.#inFlight.set(key, lookup)
+    return lookup
   }
 
   async #lookup(credential: string, key: string, now: number): Promise<Principal | null> {
@@ -102,6 +116,8 @@ export class Credentials {
 
   #forget(matches: (principal: Principal) => boolean): void {
     this.#generation += 1
+    // A lookup on its way may answer with what was just revoked: later checks must not wait for it.
+    this.#inFlight.clear()
     for (const [key, entry] of this.#cache) if (matches(entry.principal)) this.#cache.delete(key)
   }
 }
