@@ -76,14 +76,13 @@ describe('start-up against a database host that never answers', () => {
 
 describe('the credential cache', () => {
   it('does not keep an answer that was in flight while the credential was revoked', async () => {
-    const principal: Principal = { userId: 'u', username: 'ada', role: 'user', blocks: ['*'], via: 'token', credentialId: 't1' }
     let calls = 0
     let release!: () => void
     const tokens = {
       async verify() {
         calls += 1
         if (calls === 1) await new Promise<void>((resolve) => (release = resolve))
-        return { principal, expiresAt: new Date(Date.now() + 3_600_000) }
+        return { principal: PRINCIPAL, expiresAt: new Date(Date.now() + 3_600_000) }
       },
     } as unknown as Tokens
     const credentials = new Credentials(tokens, new ApiKeys(undefined as never), 60_000)
@@ -91,7 +90,7 @@ describe('the credential cache', () => {
     await new Promise((r) => setImmediate(r))
     credentials.forgetCredential('t1') // e.g. POST /logout lands while the first check waits on the database
     release()
-    expect(await inFlight).toEqual(principal)
+    expect(await inFlight).toEqual(PRINCIPAL)
     await credentials.check('a.b.c')
     expect(calls).toBe(2) // asked the database again: the stale answer was not cached
     await credentials.check('a.b.c')
