@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { and, desc, eq, isNull } from 'drizzle-orm'
+import { and, desc, eq, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
 import { apiKeys, users, type ApiKeyRow } from '../db/schema.js'
 import { ApiKeyNotFound, UserNotFound } from '../errors.js'
@@ -35,8 +35,19 @@ export const toApiKeyRecord = (k: ApiKeyRow) => ({
   last_used_at: k.lastUsedAt?.toISOString() ?? null,
 })
 
+/** A key's row and its user by the key's hash, built once: every first use of a key runs it. */
+const liveKey = (db: Db) =>
+  db
+    .select({ key: apiKeys, user: users })
+    .from(apiKeys)
+    .innerJoin(users, eq(users.userId, apiKeys.userId))
+    .where(and(eq(apiKeys.keyHash, sql.placeholder('keyHash')), isNull(apiKeys.revokedAt)))
+    .prepare('mlblocks_auth_live_key')
+
 export class ApiKeys {
   constructor(private readonly db: Db) {}
+
+  #liveKey: ReturnType<typeof liveKey> | undefined
 
   /** Issues a key for a user. The key itself is returned this once and only its hash is stored. */
   async issue(userId: string, expirationDate: Date | null): Promise<{ key: string; row: ApiKeyRow }> {
@@ -66,11 +77,7 @@ export class ApiKeys {
   /** Found by the hash's unique index: the lookup time tells nothing about the key. */
   async verify(key: string): Promise<{ principal: Principal; expiresAt: Date | null } | null> {
     if (!key.startsWith(API_KEY_PREFIX) || key.length !== API_KEY_PREFIX.length + 43) return null
-    const [row] = await this.db
-      .select({ key: apiKeys, user: users })
-      .from(apiKeys)
-      .innerJoin(users, eq(users.userId, apiKeys.userId))
-      .where(and(eq(apiKeys.keyHash, hashApiKey(key)), isNull(apiKeys.revokedAt)))
+    const [row] = await (this.#liveKey ??= liveKey(this.db)).execute({ keyHash: hashApiKey(key) })
     const now = Date.now()
     if (!row || row.user.disabled || (row.key.expirationDate && row.key.expirationDate.getTime() <= now)) return null
     // Only on a cache miss, and at most once a minute per key: a write per request would cost more

@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, lt, lte, type SQL } from 'drizzle-orm'
+import { and, desc, eq, gte, lt, lte, sql, type SQL } from 'drizzle-orm'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import type { Db } from '../db/client.js'
 import { auditEvents, type AuditEventRow } from '../db/schema.js'
@@ -49,12 +49,28 @@ export const toAuditRecord = (e: AuditEventRow) => ({
   request_id: e.requestId,
 })
 
+/** One event's row, built once: every login and every denial writes one. */
+const insertEvent = (db: Db) =>
+  db
+    .insert(auditEvents)
+    .values({
+      action: sql.placeholder('action'),
+      actorId: sql.placeholder('actorId'),
+      actorName: sql.placeholder('actorName'),
+      target: sql.placeholder('target'),
+      status: sql.placeholder('status'),
+      clientAddress: sql.placeholder('clientAddress'),
+      requestId: sql.placeholder('requestId'),
+    })
+    .prepare('mlblocks_auth_insert_event')
+
 /**
  * The security event log. Writes never hold up or fail the request that caused them: they are
  * queued and any error goes to the log.
  */
 export class Audit {
   #pending = new Set<Promise<unknown>>()
+  #insertEvent: ReturnType<typeof insertEvent> | undefined
 
   constructor(
     private readonly db: Db,
@@ -62,9 +78,8 @@ export class Audit {
   ) {}
 
   record(request: FastifyRequest, event: AuditEvent): void {
-    const write = this.db
-      .insert(auditEvents)
-      .values({
+    const write = (this.#insertEvent ??= insertEvent(this.db))
+      .execute({
         action: event.action,
         actorId: event.actor?.userId ?? null,
         actorName: event.actor?.username ?? null,

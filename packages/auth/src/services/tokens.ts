@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { and, eq, isNull, lt } from 'drizzle-orm'
+import { and, eq, isNull, lt, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
 import { tokens, users, type UserRow } from '../db/schema.js'
 import type { Principal } from './principal.js'
@@ -12,6 +12,22 @@ export interface Signer {
 
 const PURGE_EVERY_MS = 3_600_000
 
+/** A login's token row, built once (see `userNamed` in users.ts). */
+const insertToken = (db: Db) =>
+  db
+    .insert(tokens)
+    .values({ tokenId: sql.placeholder('tokenId'), userId: sql.placeholder('userId'), expirationDate: sql.placeholder('expirationDate') })
+    .prepare('mlblocks_auth_insert_token')
+
+/** A token's row and its user, built once: every first use of a token runs it. */
+const liveToken = (db: Db) =>
+  db
+    .select({ token: tokens, user: users })
+    .from(tokens)
+    .innerJoin(users, eq(users.userId, tokens.userId))
+    .where(and(eq(tokens.tokenId, sql.placeholder('tokenId')), isNull(tokens.revokedAt)))
+    .prepare('mlblocks_auth_live_token')
+
 /** Login tokens: JWTs whose `jti` is a row, so that they can be revoked before they expire. */
 export class Tokens {
   constructor(
@@ -19,6 +35,9 @@ export class Tokens {
     private readonly signer: Signer,
     private readonly ttlMs: number,
   ) {}
+
+  #insertToken: ReturnType<typeof insertToken> | undefined
+  #liveToken: ReturnType<typeof liveToken> | undefined
 
   /** When expired rows are next deleted: at most once an hour, on a login. */
   #nextPurge = 0
@@ -31,7 +50,7 @@ export class Tokens {
     const tokenId = randomUUID()
     // Whole seconds, as in the JWT, so that the row and the token expire together.
     const expiresAt = new Date(Math.floor((Date.now() + this.ttlMs) / 1000) * 1000)
-    await this.db.insert(tokens).values({ tokenId, userId: user.userId, expirationDate: expiresAt })
+    await (this.#insertToken ??= insertToken(this.db)).execute({ tokenId, userId: user.userId, expirationDate: expiresAt })
     return { jwt: this.signer.sign({ sub: user.userId, jti: tokenId, exp: expiresAt.getTime() / 1000 }), expiresAt }
   }
 
@@ -44,11 +63,7 @@ export class Tokens {
       return null
     }
     if (typeof claims.jti !== 'string' || typeof claims.sub !== 'string') return null
-    const [row] = await this.db
-      .select({ token: tokens, user: users })
-      .from(tokens)
-      .innerJoin(users, eq(users.userId, tokens.userId))
-      .where(and(eq(tokens.tokenId, claims.jti), isNull(tokens.revokedAt)))
+    const [row] = await (this.#liveToken ??= liveToken(this.db)).execute({ tokenId: claims.jti })
     if (!row || row.user.userId !== claims.sub || row.user.disabled || row.token.expirationDate.getTime() <= Date.now()) return null
     const { user } = row
     return {

@@ -24,11 +24,24 @@ export interface UserChanges {
 /** Called after a change that must reach cached credentials at once (revocation, new grants). */
 export type OnUserChanged = (userId: string) => void
 
+/**
+ * A login's lookup, built once: every login runs it. Prepared, a query is neither built again (by
+ * drizzle, on the event loop) nor planned again (by the database); see `databaseUrl` in the README.
+ */
+const userNamed = (db: Db) =>
+  db
+    .select()
+    .from(users)
+    .where(eq(users.username, sql.placeholder('username')))
+    .prepare('mlblocks_auth_user_named')
+
 export class Users {
   constructor(
     private readonly db: Db,
     private readonly onChanged: OnUserChanged,
   ) {}
+
+  #userNamed: ReturnType<typeof userNamed> | undefined
 
   async create(input: NewUser): Promise<UserRow> {
     const hashedPassword = await hashPassword(input.password)
@@ -60,7 +73,7 @@ export class Users {
    * failure takes the same time.
    */
   async login(username: string, password: string): Promise<{ user: UserRow | null; account: UserRow | null }> {
-    const [row] = await this.db.select().from(users).where(eq(users.username, username))
+    const [row] = await (this.#userNamed ??= userNamed(this.db)).execute({ username })
     const ok = await checkPassword(row?.hashedPassword, password)
     return { user: ok && row && !row.disabled ? row : null, account: row ?? null }
   }
