@@ -2,6 +2,7 @@
 // The parent passes a ServerSpec in BENCH_SPEC and talks to it over IPC.
 import { createJiti } from 'jiti'
 import { loadedScripts } from './loaded-scripts.js'
+import { cpuByRole, type CpuByRole } from './threads.js'
 import { createServer, defineBlock, Type, type AnyBlock, type PluginEntry, type PluginOverrides } from '@mlblocks/core'
 
 export interface ServerSpec {
@@ -13,11 +14,12 @@ export interface ServerSpec {
   blocks: 'trivial' | { module: string; env?: Record<string, string> }
 }
 
-export type ToServer = { type: 'modules' } | { type: 'requestPath' } | { type: 'stop' }
+export type ToServer = { type: 'modules' } | { type: 'requestPath' } | { type: 'cpu' } | { type: 'stop' }
 export type FromServer =
   | { type: 'listening'; url: string }
   | { type: 'modules'; modules: string[] }
   | { type: 'requestPath'; requestPath: string }
+  | { type: 'cpu'; cpu: CpuByRole | null }
   | { type: 'error'; message: string }
 
 export const trivial = defineBlock({
@@ -62,6 +64,8 @@ async function main(): Promise<void> {
       send({ type: 'modules', modules: await loadedScripts() })
     } else if (message.type === 'requestPath') {
       send({ type: 'requestPath', requestPath: requestPath(app) })
+    } else if (message.type === 'cpu') {
+      send({ type: 'cpu', cpu: cpuByRole() })
     } else if (message.type === 'stop') {
       await app.close()
       process.exit(0)

@@ -4,6 +4,7 @@ import { resolve } from 'node:path'
 import { processSets } from './config.js'
 import { cpuPrefix } from './cpus.js'
 import type { FromServer, ServerSpec } from './server.js'
+import type { CpuByRole } from './threads.js'
 
 export interface RunningServer {
   url: string
@@ -11,6 +12,8 @@ export interface RunningServer {
   modules(): Promise<string[]>
   /** Its routes with the hooks each runs, and its plugin tree (`requestPath` in server.ts). */
   requestPath(): Promise<string>
+  /** The CPU time its threads have used so far, by role (`cpuByRole` in threads.ts); null off Linux. */
+  cpu(): Promise<CpuByRole | null>
   stop(): Promise<void>
 }
 
@@ -58,6 +61,10 @@ export async function startServer(spec: ServerSpec, { cpus = 'http', env = {} }:
     async requestPath() {
       child.send({ type: 'requestPath' })
       return (await next('requestPath')).requestPath
+    },
+    async cpu() {
+      child.send({ type: 'cpu' })
+      return (await next('cpu')).cpu
     },
     async stop() {
       const exited = once(child, 'exit')
