@@ -84,7 +84,7 @@ export async function offMeansOff(): Promise<Row[]> {
   ]
 }
 
-/** ``line 2: `• (onRequest) ["anonymous()"]` became `…` ``: where two request paths part. */
+/** ``line 2: `• (onRequest) ["mlblocksRequestId()"]` became `…` ``: where two request paths part. */
 function firstDifference(expected: string, actual: string): string {
   const a = expected.split('\n')
   const b = actual.split('\n')
