@@ -102,5 +102,6 @@ function perLogin(quiet: readonly CpuByRole[], flood: ReadonlyArray<{ used: CpuB
 function describeCpu(cpu: CpuByRole | null): string {
   if (!cpu) return 'n/a (reads /proc: Linux only)'
   const database = process.env.BENCH_DATABASE_URL ? 'database: in Postgres, not counted' : `database thread ${ms(cpu.database)}`
-  return `event loop ${ms(cpu['event loop'])}, ${database}, V8 and libuv threads ${ms(cpu.other)}; argon2 ${ms(cpu.argon2)} (idle priority)`
+  const noisy = Object.values(cpu).some((v) => v < 0) ? ' (below 0: a quiet run used more CPU than a flood, too few logins to tell)' : ''
+  return `event loop ${ms(cpu['event loop'])}, ${database}, V8 and libuv threads ${ms(cpu.other)}; argon2 ${ms(cpu.argon2)} (idle priority)${noisy}`
 }
