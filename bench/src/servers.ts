@@ -41,12 +41,14 @@ export async function startServer(spec: ServerSpec, { cpus = 'http', env = {} }:
   })
   const next = async <T extends FromServer['type']>(type: T): Promise<Extract<FromServer, { type: T }>> => {
     for (;;) {
+      // The listener that loses the race is removed: servers are asked many times in a run.
+      const race = new AbortController()
       const [message] = (await Promise.race([
-        once(child, 'message'),
-        once(child, 'exit').then(([code]) => {
+        once(child, 'message', { signal: race.signal }),
+        once(child, 'exit', { signal: race.signal }).then(([code]) => {
           throw new Error(`benchmark server exited with code ${String(code)}`)
         }),
-      ])) as [FromServer]
+      ]).finally(() => race.abort())) as [FromServer]
       if (message.type === 'error') throw new Error(`benchmark server failed to start: ${message.message}`)
       if (message.type === type) return message as Extract<FromServer, { type: T }>
     }
