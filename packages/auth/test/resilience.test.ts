@@ -76,25 +76,20 @@ describe('start-up against a database host that never answers', () => {
 
 describe('the credential cache', () => {
   it('does not keep an answer that was in flight while the credential was revoked', async () => {
-    let calls = 0
-    let release!: () => void
-    const tokens = {
-      async verify() {
-        calls += 1
-        if (calls === 1) await new Promise<void>((resolve) => (release = resolve))
-        return { principal: PRINCIPAL, expiresAt: new Date(Date.now() + 3_600_000) }
-      },
-    } as unknown as Tokens
-    const credentials = new Credentials(tokens, new ApiKeys(undefined as never), 60_000)
+    const database = gatedTokens()
+    const credentials = new Credentials(database.tokens, new ApiKeys(undefined as never), 60_000)
     const inFlight = credentials.check('a.b.c')
     await new Promise((r) => setImmediate(r))
     credentials.forgetCredential('t1') // e.g. POST /logout lands while the first check waits on the database
-    release()
+    database.answer(PRINCIPAL)
     expect(await inFlight).toEqual(PRINCIPAL)
+    const again = credentials.check('a.b.c')
+    await new Promise((r) => setImmediate(r))
+    expect(database.calls).toBe(2) // asked the database again: the stale answer was not cached
+    database.answer(PRINCIPAL)
+    await again
     await credentials.check('a.b.c')
-    expect(calls).toBe(2) // asked the database again: the stale answer was not cached
-    await credentials.check('a.b.c')
-    expect(calls).toBe(2) // and this fresh answer is
+    expect(database.calls).toBe(2) // and this fresh answer is
   })
 
   it('asks the database once for checks of one credential that miss together', async () => {
