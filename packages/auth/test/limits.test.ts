@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { LoginGuard } from '../src/services/login-guard.js'
-import { ADMIN, as, backendNames, buildAuthServer, createBackend, createUser, issueKey, login, type Backend } from './helpers.js'
+import { ADMIN, as, describeEachBackend, buildAuthServer, createBackend, createUser, issueKey, login, type Backend } from './helpers.js'
 
 const limited = (message: string) => ({ statusCode: 429, code: 'MLB_RATE_LIMITED', error_message: message })
 
@@ -33,7 +33,7 @@ describe('LoginGuard back-off', () => {
   })
 })
 
-describe.each(backendNames)('limits (%s database)', (backendName) => {
+describeEachBackend('limits (%s database)', (backendName) => {
   let backend: Backend | undefined
   afterEach(async () => {
     await backend?.drop()
