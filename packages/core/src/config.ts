@@ -46,7 +46,7 @@ export interface LoadedConfig {
 export async function loadConfigFile(file?: string, cwd: string = process.cwd()): Promise<LoadedConfig> {
   const path = file ? resolve(cwd, file) : CONFIG_FILE_NAMES.map((n) => resolve(cwd, n)).find((p) => existsSync(p))
   if (!path) {
-    throw new ConfigError(`No ${CONFIG_FILE_NAMES.slice(0, 3).join(', ')} in ${cwd}. Create one, or pass --config FILE.`)
+    throw new ConfigError(`No ${CONFIG_FILE_NAMES.slice(0, -1).join(', ')} or ${CONFIG_FILE_NAMES.at(-1)} in ${cwd}. Create one, or pass --config FILE.`)
   }
   if (!existsSync(path)) throw new ConfigError(`Config file ${path} does not exist. Check the --config path.`)
   let exported: unknown

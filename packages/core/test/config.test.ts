@@ -43,7 +43,7 @@ describe('loadConfigFile', () => {
   it('says where it looked when there is no config file', async () => {
     const empty = tempDir('empty')
     await expect(loadConfigFile(undefined, empty)).rejects.toThrow(
-      `No mlblocks.config.ts, mlblocks.config.mts, mlblocks.config.js in ${empty}. Create one, or pass --config FILE.`,
+      `No mlblocks.config.ts, mlblocks.config.mts, mlblocks.config.js or mlblocks.config.mjs in ${empty}. Create one, or pass --config FILE.`,
     )
     await expect(loadConfigFile('missing.ts', empty)).rejects.toThrow(`Config file ${join(empty, 'missing.ts')} does not exist.`)
   })
