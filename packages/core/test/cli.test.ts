@@ -97,7 +97,7 @@ describe('mlblocks start', { timeout: 20_000 }, () => {
   it.each([
     ['a broken config', 'broken', [], {}, /^mlblocks: Could not load .*broken\/mlblocks\.config\.ts: .+\n$/],
     ['a config that is not an object', 'not-object', [], {}, /^mlblocks: .*the default export is not an object\..*\n$/],
-    ['no config', '..', [], {}, /^mlblocks: No mlblocks\.config\.ts, mlblocks\.config\.mts, mlblocks\.config\.js in .*\n$/],
+    ['no config', '..', [], {}, /^mlblocks: No mlblocks\.config\.ts, mlblocks\.config\.mts, mlblocks\.config\.js or mlblocks\.config\.mjs in .*\n$/],
     ['a bad PORT', 'app', [], { PORT: 'eighty' }, /^mlblocks: PORT must be a whole number from 0 to 65535; got 'eighty'\.\n$/],
     ['a bad --port', 'app', ['--port', 'x'], {}, /^mlblocks: --port must be a whole number from 0 to 65535; got 'x'\.\n$/],
     [
