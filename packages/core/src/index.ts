@@ -2,7 +2,7 @@ import './fastify-types.js'
 
 export { Type, type Static, type TSchema } from '@sinclair/typebox'
 export { defineBlock, type AnyBlock, type BlockDefinition, type LoadContext } from './blocks/define-block.js'
-export type { BlockRegistry, BlockState } from './blocks/registry.js'
+export type { BlockRegistry, BlockState, LoadRetry } from './blocks/registry.js'
 export { BlockSummary } from './blocks/routes.js'
 export { defineConfig, loadConfigFile, type LoadedConfig, type MlblocksConfig, type PluginEntry } from './config.js'
 export * from './errors.js'

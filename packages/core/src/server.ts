@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { AnyBlock } from './blocks/define-block.js'
-import { BlockRegistry } from './blocks/registry.js'
+import { BlockRegistry, type LoadRetry } from './blocks/registry.js'
 import { blockRoutes } from './blocks/routes.js'
 import type { MlblocksConfig } from './config.js'
 import { registerDocs } from './docs.js'
@@ -27,6 +27,11 @@ export interface CreateServerOptions {
   root?: string
   /** Where log lines go; default stdout. */
   logStream?: NodeJS.WritableStream
+  /**
+   * How a block whose `load()` failed is tried again: first after `firstDelayMs` (default 5 s), then
+   * twice as long each time up to `maxDelayMs` (default 5 min). `false`: never.
+   */
+  loadRetry?: LoadRetry
 }
 
 const BLOCK_NAME = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/
@@ -60,7 +65,7 @@ export async function createServer(config: MlblocksConfig = {}, options: CreateS
     schemaController,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  const registry = new BlockRegistry(blocks)
+  const registry = new BlockRegistry(blocks, options.loadRetry)
   const securitySchemes: Record<string, SecurityScheme> = {}
   const readinessChecks = new Map<string, ReadinessCheck>()
   app.decorate('mlblocks', {

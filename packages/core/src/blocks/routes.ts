@@ -12,6 +12,7 @@ export const BlockSummary = Type.Object(
     status: Type.Union([Type.Literal('loading'), Type.Literal('ready'), Type.Literal('failed')]),
     progress: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'While loading, where known.' })),
     reason: Type.Optional(Type.String({ description: 'Why loading failed.' })),
+    retry_at: Type.Optional(Type.String({ format: 'date-time', description: 'After a failed load: when the next attempt starts.' })),
     input: Type.Unknown({ description: 'JSON schema of the predict body.' }),
     output: Type.Unknown({ description: 'JSON schema of the predict answer.' }),
   },
@@ -21,8 +22,19 @@ export type BlockSummary = Static<typeof BlockSummary>
 
 const BlockName = Type.Object({ name: Type.String({ maxLength: 200 }) })
 
-/** Seconds a client should wait before retrying a block that is loading, or that failed to load. */
+/** Seconds a client should wait before retrying a block that is loading, or that failed to load for good. */
 const RETRY_AFTER = { loading: 5, failed: 60 } as const
+
+function describeState(state: BlockState = { status: 'loading' }): Pick<BlockSummary, 'status' | 'progress' | 'reason' | 'retry_at'> {
+  if (state.status === 'loading') return state.progress === undefined ? { status: 'loading' } : { status: 'loading', progress: state.progress }
+  if (state.status === 'ready') return { status: 'ready' }
+  return { status: 'failed', reason: state.reason, ...(state.retryAt ? { retry_at: state.retryAt.toISOString() } : {}) }
+}
+
+/** Whole seconds until `at` (at least 1): a Retry-After that matches the real next attempt. */
+export function secondsUntil(at: Date, now = Date.now()): number {
+  return Math.max(1, Math.ceil((at.getTime() - now) / 1000))
+}
 
 export interface BlockRoutesOptions {
   registry: BlockRegistry
@@ -36,7 +48,7 @@ export const blockRoutes: FastifyPluginAsyncTypebox<BlockRoutesOptions> = async 
   const summarize = (block: AnyBlock): BlockSummary => ({
     name: block.name,
     description: block.description,
-    ...(registry.state(block.name) ?? { status: 'loading' }),
+    ...describeState(registry.state(block.name)),
     input: block.input,
     output: block.output,
   })
@@ -106,7 +118,9 @@ function assertReady(name: string, state: BlockState | undefined, reply: Fastify
     throw new BlockLoading(name, progress)
   }
   if (state.status === 'failed') {
-    reply.header('retry-after', String(RETRY_AFTER.failed))
-    throw new BlockFailed(name, state.reason)
+    const retryAfter = state.retryAt ? secondsUntil(state.retryAt) : RETRY_AFTER.failed
+    reply.header('retry-after', String(retryAfter))
+    const reason = state.retryAt ? `${state.reason.replace(/\.+$/, '')}. Next attempt in ${retryAfter} s.` : state.reason
+    throw new BlockFailed(name, reason)
   }
 }
