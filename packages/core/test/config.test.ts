@@ -40,6 +40,20 @@ describe('loadConfigFile', () => {
     )
   })
 
+  it('stops with one line on a config file with no default export', async () => {
+    const path = join(fixtures, 'no-default', 'mlblocks.config.js')
+    await expect(loadConfigFile(undefined, join(fixtures, 'no-default'))).rejects.toThrow(
+      `${path} has no default export. Add \`export default defineConfig({ server, blocks, plugins })\`.`,
+    )
+  })
+
+  it('stops with one line on a config file that lists no blocks, rather than serving nothing', async () => {
+    const path = join(fixtures, 'no-blocks', 'mlblocks.config.ts')
+    await expect(loadConfigFile(undefined, join(fixtures, 'no-blocks'))).rejects.toThrow(
+      `${path} lists no blocks, so there would be nothing to serve. Add your blocks to \`blocks: [...]\` in its defineConfig().`,
+    )
+  })
+
   it('says where it looked when there is no config file', async () => {
     const empty = tempDir('empty')
     await expect(loadConfigFile(undefined, empty)).rejects.toThrow(
