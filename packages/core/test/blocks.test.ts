@@ -284,3 +284,47 @@ describe('a failed load is retried', () => {
     )
   })
 })
+
+describe('a block whose predict answers outside its output schema', () => {
+  const answers: Record<string, unknown> = {
+    null: null,
+    'wrong-type': { label: 'a', scores: 'high' },
+    missing: { label: 'a' },
+    'nested-wrong': { label: 'a', scores: [0.5, 'x'] },
+  }
+  const liar = defineBlock({
+    name: 'liar',
+    description: 'Answers whatever the test asks for.',
+    input: Type.Object({ answer: Type.String() }, { additionalProperties: false }),
+    output: Type.Object({ label: Type.String(), scores: Type.Array(Type.Number()) }),
+    predict: async ({ answer }) => answers[answer] as never,
+  })
+  const log = logCollector()
+  let app: FastifyInstance
+  beforeAll(async () => {
+    app = await buildTestServer({ blocks: [liar] }, { logStream: log.stream, server: { logLevel: 'info' } })
+  })
+  afterAll(() => app.close())
+
+  it.each([
+    ['null', 'output must be an object.'],
+    ['wrong-type', 'output.scores must be an array.'],
+    ['missing', "output is missing the required field 'scores'."],
+    ['nested-wrong', 'output.scores[1] must be a number.'],
+  ])('answers 500 MLB_INTERNAL for %s (never 200 {}), and logs the block and the field', async (answer, field) => {
+    const res = await app.inject({ method: 'POST', url: '/blocks/liar/predict', payload: { answer } })
+    expect(res.statusCode).toBe(500)
+    expect(res.json()).toEqual(
+      errorShape(500, 'MLB_INTERNAL', 'Something went wrong on the server. The details are in the server log under this request id.'),
+    )
+    const line = log.lines.map((l) => JSON.parse(l)).find((l) => l.reqId === res.headers['x-request-id'] && l.level === 50)
+    expect(line?.err?.message).toBe(`block 'liar' answered outside its output schema: ${field}`)
+  })
+
+  it('still answers 200 when the output fits', async () => {
+    answers.fine = { label: 'a', scores: [0.25], extra: 'dropped' }
+    const res = await app.inject({ method: 'POST', url: '/blocks/liar/predict', payload: { answer: 'fine' } })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toEqual({ label: 'a', scores: [0.25] })
+  })
+})

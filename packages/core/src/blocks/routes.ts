@@ -1,7 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
+import AjvCompiler from '@fastify/ajv-compiler'
 import { BlockFailed, BlockLoading, BlockNotFound, ErrorReply } from '../errors.js'
+import { describeValidation } from '../http/error-handler.js'
 import type { AnyBlock } from './define-block.js'
 import type { BlockRegistry, BlockState } from './registry.js'
 
@@ -34,6 +36,19 @@ function describeState(state: BlockState = { status: 'loading' }): Pick<BlockSum
 /** Whole seconds until `at` (at least 1): a Retry-After that matches the real next attempt. */
 export function secondsUntil(at: Date, now = Date.now()): number {
   return Math.max(1, Math.ceil((at.getTime() - now) / 1000))
+}
+
+/** Strict, as for bodies: no coercion and no defaults, so that what is checked is what the block returned. */
+const outputValidator = AjvCompiler()({}, { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false } })
+
+interface ValidateFunction {
+  (data: unknown): boolean
+  errors?: Parameters<typeof describeValidation>[0] | null
+}
+
+/** A block's answer that fails its own output schema: a bug in the block, so a 500 whose details only go to the log. */
+class BadOutput extends Error {
+  override name = 'BlockOutputError'
 }
 
 export interface BlockRoutesOptions {
@@ -69,6 +84,7 @@ export const blockRoutes: FastifyPluginAsyncTypebox<BlockRoutesOptions> = async 
   )
 
   for (const block of registry.blocks()) {
+    const checkOutput = outputValidator({ schema: block.output, method: 'POST', url: `/blocks/${block.name}/predict`, httpPart: 'body' }) as ValidateFunction
     app.get(
       `/blocks/${block.name}`,
       {
@@ -91,12 +107,18 @@ export const blockRoutes: FastifyPluginAsyncTypebox<BlockRoutesOptions> = async 
           summary: block.description,
           operationId: `predict_${block.name.replace(/-/g, '_')}`,
           body: block.input,
-          response: { 200: block.output, 400: ErrorReply, 503: ErrorReply },
+          response: { 200: block.output, 400: ErrorReply, 500: ErrorReply, 503: ErrorReply },
         },
       },
       async (request, reply) => {
         assertReady(block.name, registry.state(block.name), reply)
-        return registry.predict(block.name, request.body)
+        const output = await registry.predict(block.name, request.body)
+        // The serializer would quietly turn a wrong answer into a wrong body (`null` into `{}`):
+        // check it, and keep what is wrong for the log, naming the block and the field.
+        if (!checkOutput(output)) {
+          throw new BadOutput(`block '${block.name}' answered outside its output schema: ${describeValidation(checkOutput.errors ?? [], 'output')}`)
+        }
+        return output
       },
     )
   }
