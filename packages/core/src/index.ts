@@ -10,5 +10,5 @@ export type { BlockAccess, MlblocksDecorator, ReadinessCheck, SecurityScheme } f
 export { errorBody } from './http/error-handler.js'
 export { enabledPlugins, pluginEnvName, type EnabledPlugin, type PluginOverrides } from './plugins/load-plugins.js'
 export { createServer, type CreateServerOptions } from './server.js'
-export { envBoolean, resolveServerSettings, serverDefaults, type Env, type LogLevel, type ServerConfig, type ServerSettings } from './settings.js'
+export { envBoolean, resolveServerSettings, serverDefaults, type Env, type LogFormat, type LogLevel, type ServerConfig, type ServerSettings } from './settings.js'
 export { closeOnSignals, type ShutdownOptions } from './shutdown.js'

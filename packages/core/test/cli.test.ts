@@ -101,6 +101,7 @@ describe('mlblocks start', { timeout: 20_000 }, () => {
     ['no config', '..', [], {}, /^mlblocks: No mlblocks\.config\.ts, mlblocks\.config\.mts, mlblocks\.config\.js in .*\n$/],
     ['a bad PORT', 'app', [], { PORT: 'eighty' }, /^mlblocks: PORT must be a whole number from 0 to 65535; got 'eighty'\.\n$/],
     ['a bad --port', 'app', ['--port', 'x'], {}, /^mlblocks: --port must be a whole number from 0 to 65535; got 'x'\.\n$/],
+    ['a bad LOG_FORMAT', 'app', [], { LOG_FORMAT: 'xml' }, /^mlblocks: LOG_FORMAT must be json, pretty or auto \(readable on a terminal, JSON otherwise\); got 'xml'\.\n$/],
     [
       'auth enabled but not installed',
       'app',
@@ -122,6 +123,18 @@ describe('mlblocks start', { timeout: 20_000 }, () => {
     const { code, stderr } = await run(`${fixtures}${dir}`, ['start', '--port', '0'])
     expect(code).toBe(1)
     expect(stderr).toMatch(message)
+  })
+
+  it('logs one JSON object per line when stdout is not a terminal', async () => {
+    const { stdout } = await start(`${fixtures}app`, ['--port', '0'])
+    expect(stdout.length).toBeGreaterThan(0)
+    for (const line of stdout) expect(JSON.parse(line)).toMatchObject({ level: expect.any(Number), msg: expect.any(String) })
+  })
+
+  it('logs readable lines with LOG_FORMAT=pretty, even into a pipe', async () => {
+    const { stdout } = await start(`${fixtures}app`, ['--port', '0'], { LOG_FORMAT: 'pretty' })
+    expect(stdout.at(-1)).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: Server listening at http:\/\/127\.0\.0\.1:\d+$/)
+    for (const line of stdout) expect(() => JSON.parse(line)).toThrow()
   })
 
   it('prints usage for --help, help and no command', async () => {
