@@ -191,14 +191,15 @@ browserTests.describe('the page, auth off', () => {
     await page.locator('#results li').first().waitFor()
   })
 
-  it('shows the reason when the model failed to load, and the 503 of a predict', async () => {
+  it('shows the reason when the model failed to load, when it is tried again, and the 503 of a predict', async () => {
     const missing = `${model.dir}-missing`
-    const { app, base } = await serve([zeroShotClassification(zeroShotSettings({ MLBLOCKS_ZSC_MODEL: missing }))])
+    const { app, base } = await serve([zeroShotClassification(zeroShotSettings({ MLBLOCKS_ZSC_MODEL: missing }))], { loadRetry: { firstDelayMs: 600_000 } })
     const page = await open(base)
 
-    const { reason } = (await app.inject('/blocks/zero-shot-classification')).json()
+    const { reason, retry_at } = (await app.inject('/blocks/zero-shot-classification')).json()
     expect(reason).toContain('MLBLOCKS_ZSC_MODEL')
-    await expect.poll(() => page.textContent('#status')).toBe(`The model failed to load: ${reason}`)
+    const at = await page.evaluate((iso) => new Date(iso).toLocaleTimeString(), retry_at as string)
+    await expect.poll(() => page.textContent('#status')).toBe(`The model failed to load: ${reason} Trying again at ${at}.`)
     expect(await page.getAttribute('#status', 'data-state')).toBe('failed')
 
     const api = (await app.inject({ method: 'POST', url: PREDICT, payload: SEED })).json()
