@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { zeroShotClassification, zeroShotSettings } from '../src/blocks/zero-shot/index.js'
-import { buildServer, forbidNetwork, SEED, tinyModel } from './helpers.js'
+import { buildServer, forbidNetwork, SEED, TINY_MODELS, tinyModel, type TinyKind } from './helpers.js'
 
 // The page in headless Chromium (Debian's, driven by playwright-core) against an in-process server
 // running the REAL zero-shot block on the tiny generated NLI model.
@@ -16,7 +16,7 @@ const PREDICT = '/blocks/zero-shot-classification/predict'
 const ADMIN = { username: 'admin', password: 'playground admin password' }
 const TOKEN_KEY = 'mlblocks.token'
 
-let model: Awaited<ReturnType<typeof tinyModel>>
+const models = {} as Record<TinyKind, Awaited<ReturnType<typeof tinyModel>>>
 let allowNetwork: () => void
 let browser: Browser
 const servers: FastifyInstance[] = []
@@ -25,7 +25,7 @@ let scriptErrors: Error[] = []
 
 beforeAll(async () => {
   allowNetwork = forbidNetwork()
-  model = await tinyModel()
+  for (const kind of TINY_MODELS) models[kind] = await tinyModel(kind)
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
@@ -42,11 +42,11 @@ afterEach(async () => {
 
 afterAll(async () => {
   await browser?.close()
-  model?.remove()
+  for (const model of Object.values(models)) model.remove()
   allowNetwork?.()
 })
 
-const realBlock = () => zeroShotClassification(zeroShotSettings({ MLBLOCKS_ZSC_MODEL: model.dir }))
+const realBlock = (kind: TinyKind) => zeroShotClassification(zeroShotSettings({ MLBLOCKS_ZSC_MODEL: models[kind].dir }))
 
 /** Serves `blocks` and the page on a free loopback port; waits for the blocks to load unless told not to. */
 async function serve(blocks: MlblocksConfig['blocks'], options: CreateServerOptions = {}, { settle = true } = {}) {
@@ -104,9 +104,9 @@ async function classifySeedAndCheckBars(page: Page, app: FastifyInstance, header
   return bars
 }
 
-describe('the page, auth off', () => {
+describe.each(TINY_MODELS)('the page, auth off (tiny %s-typed model)', (kind) => {
   it('classifies the seed example into bars that match the API, and shows a 400 from the API in the page', async () => {
-    const { app, base } = await serve([realBlock()])
+    const { app, base } = await serve([realBlock(kind)])
     const page = await open(base)
 
     // No login: the classifier and the block's status show at once.
@@ -146,7 +146,7 @@ describe('the page, auth off', () => {
   })
 
   it('fits a phone-sized screen', async () => {
-    const { base } = await serve([realBlock()])
+    const { base } = await serve([realBlock(kind)])
     const page = await open(base, { viewport: { width: 360, height: 780 }, colorScheme: 'dark' })
     await page.locator('#classify').waitFor({ state: 'visible' })
     await page.click('#submit')
@@ -157,7 +157,7 @@ describe('the page, auth off', () => {
   })
 
   it('shows the progress while the model loads, then "ready"; a predict meanwhile shows the 503 in the page', async () => {
-    const real = realBlock()
+    const real = realBlock(kind)
     let release!: () => void
     const gate = new Promise<void>((resolve) => (release = resolve))
     // The real block, its load held back after reporting 40%.
@@ -188,7 +188,7 @@ describe('the page, auth off', () => {
   })
 
   it('shows the reason when the model failed to load, and the 503 of a predict', async () => {
-    const missing = `${model.dir}-missing`
+    const missing = `${models[kind].dir}-missing`
     const { app, base } = await serve([zeroShotClassification(zeroShotSettings({ MLBLOCKS_ZSC_MODEL: missing }))])
     const page = await open(base)
 
@@ -204,7 +204,7 @@ describe('the page, auth off', () => {
   })
 })
 
-describe('the page, auth on', () => {
+describe.each(TINY_MODELS)('the page, auth on (tiny %s-typed model)', (kind) => {
   let dataDir: string
   beforeAll(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'mlb-e2e-'))
@@ -212,7 +212,7 @@ describe('the page, auth on', () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
 
   it('asks for a login, classifies, goes back to the login form when the token is revoked, and logs out', async () => {
-    const { app, base } = await serve([realBlock()], {
+    const { app, base } = await serve([realBlock(kind)], {
       plugins: {
         '@mlblocks/auth': {
           enabled: true,

@@ -1,34 +1,15 @@
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { AutoModelForSequenceClassification, AutoTokenizer, pipeline } from '@huggingface/transformers'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { nliModel } from '../src/blocks/zero-shot/model.js'
 import { zeroShotClassification, zeroShotSettings } from '../src/blocks/zero-shot/index.js'
-import { buildServer, forbidNetwork, SEED, tinyModel } from './helpers.js'
+import { buildServer, forbidNetwork, SEED, TINY_MODELS, tinyModel } from './helpers.js'
 
 type Reply = { scores: Record<string, number>; labels: string[] }
-
-let model: Awaited<ReturnType<typeof tinyModel>>
-let allowNetwork: () => void
-let app: FastifyInstance
 /** The stock transformers.js pipeline on the same model: one forward pass per class. */
-let stock: (text: string, classes: string[], options: { multi_label: boolean }) => Promise<{ labels: string[]; scores: number[] }>
-
-beforeAll(async () => {
-  allowNetwork = forbidNetwork()
-  model = await tinyModel()
-  const settings = zeroShotSettings({ MLBLOCKS_ZSC_MODEL: model.dir, MLBLOCKS_ZSC_MAX_CLASSES: '8', MLBLOCKS_ZSC_MAX_TEXT: '300' })
-  app = await buildServer({ blocks: [zeroShotClassification(settings)] })
-  await app.mlblocks.blocks.settled()
-  stock = (await pipeline('zero-shot-classification', model.dir, { dtype: 'q8' })) as unknown as typeof stock
-})
-
-afterAll(async () => {
-  await app?.close()
-  model?.remove()
-  allowNetwork?.()
-})
-
-const predict = (payload: Record<string, unknown>) => app.inject({ method: 'POST', url: '/blocks/zero-shot-classification/predict', payload })
+type Stock = (text: string, classes: string[], options: { multi_label: boolean }) => Promise<{ labels: string[]; scores: number[] }>
 
 /** Same score per class to 1e-5, and labels ordered by score (ties may come in either order). */
 function expectSameAsStock(reply: Reply, expected: { labels: string[]; scores: number[] }) {
@@ -37,7 +18,29 @@ function expectSameAsStock(reply: Reply, expected: { labels: string[]; scores: n
   expect(reply.labels.map((l) => reply.scores[l]!)).toEqual(Object.values(reply.scores).sort((a, b) => b - a))
 }
 
-describe('zero-shot-classification on the tiny model (offline, real transformers.js)', () => {
+describe.each(TINY_MODELS)('zero-shot-classification on the tiny %s-typed model (offline, real transformers.js)', (kind) => {
+  let model: Awaited<ReturnType<typeof tinyModel>>
+  let allowNetwork: () => void
+  let app: FastifyInstance
+  let stock: Stock
+
+  beforeAll(async () => {
+    allowNetwork = forbidNetwork()
+    model = await tinyModel(kind)
+    const settings = zeroShotSettings({ MLBLOCKS_ZSC_MODEL: model.dir, MLBLOCKS_ZSC_MAX_CLASSES: '8', MLBLOCKS_ZSC_MAX_TEXT: '300' })
+    app = await buildServer({ blocks: [zeroShotClassification(settings)] })
+    await app.mlblocks.blocks.settled()
+    stock = (await pipeline('zero-shot-classification', model.dir, { dtype: 'q8' })) as unknown as Stock
+  })
+
+  afterAll(async () => {
+    await app?.close()
+    model?.remove()
+    allowNetwork?.()
+  })
+
+  const predict = (payload: Record<string, unknown>) => app.inject({ method: 'POST', url: '/blocks/zero-shot-classification/predict', payload })
+
   it('loads from the local folder and reports ready', async () => {
     expect((await app.inject('/blocks/zero-shot-classification')).json()).toMatchObject({ status: 'ready' })
     expect((await app.inject('/readyz')).statusCode).toBe(200)
@@ -122,7 +125,7 @@ describe('zero-shot-classification on the tiny model (offline, real transformers
 
 describe('zero-shot-classification with a missing model folder', () => {
   it('fails to load: block failed, /readyz 503, predict 503 naming MLBLOCKS_ZSC_MODEL', async () => {
-    const missing = `${model.dir}-missing`
+    const missing = join(tmpdir(), 'mlb-no-such-model')
     const server = await buildServer({ blocks: [zeroShotClassification(zeroShotSettings({ MLBLOCKS_ZSC_MODEL: missing }))] })
     await server.mlblocks.blocks.settled()
     const reason = `MLBLOCKS_ZSC_MODEL points to ${missing}, which does not exist. Set it to a model folder or a hub id.`
