@@ -104,6 +104,27 @@ describe.each(TINY_MODELS)('zero-shot-classification on the tiny %s-typed model 
     expect(alone[1]!.labels[0]).toBe('phone')
   })
 
+  it("reads the model's own special tokens in a text or a class as plain text, alone and combined with others", async () => {
+    // BART's head reads the last </s> of each row, picked from every </s> of the batch: a </s> typed
+    // by one client would shift which row it reads, or fail the whole combined call.
+    const special = kind === 'bart' ? '</s>' : '[SEP]'
+    const classes = ['computer', 'phone', 'urgent']
+    const plain = (await predict({ text: 'my laptop is broken', classes, multipleTrue: true })).json<Reply>()
+    const seed = (await predict({ ...SEED, multipleTrue: true })).json<Reply>()
+    const tricky = { text: `my laptop ${special}${special} is broken ${special}`, classes, multipleTrue: true }
+    const alone = await predict(tricky)
+    expect(alone.statusCode).toBe(200)
+    for (const c of classes) expect(Math.abs(alone.json<Reply>().scores[c]! - plain.scores[c]!)).toBeLessThan(1e-6)
+    const together = await Promise.all([predict({ ...SEED, multipleTrue: true }), predict(tricky), predict({ ...SEED, multipleTrue: true })])
+    expect(together.map((r) => r.statusCode)).toEqual([200, 200, 200])
+    expect(together[1]!.json()).toEqual(alone.json())
+    for (const r of [together[0]!, together[2]!]) for (const c of SEED.classes) expect(Math.abs(r.json<Reply>().scores[c]! - seed.scores[c]!)).toBeLessThan(1e-6)
+    const inClass = await predict({ text: 'my laptop is broken', classes: ['computer', `phone ${special}`], multipleTrue: true })
+    expect(inClass.statusCode).toBe(200)
+    expect(inClass.json<Reply>().scores.computer).toBeCloseTo(plain.scores.computer!, 6)
+    expect(inClass.json<Reply>().scores[`phone ${special}`]).toBeCloseTo(plain.scores.phone!, 6)
+  })
+
   it.each([
     ['empty text', { text: '', classes: ['a'] }, 'body.text must NOT have fewer than 1 characters.'],
     ['blank text', { text: '   ', classes: ['a'] }, 'body.text is blank: send the text to classify.'],

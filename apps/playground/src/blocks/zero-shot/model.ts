@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import type { LoadContext } from '@mlblocks/core'
 import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/transformers'
 import { combineRequests } from './combine.js'
+import { plainTextTokenizer } from './plain-text.js'
 import { nliLabels, type NliLabels } from './scoring.js'
 import type { ZeroShotSettings } from './settings.js'
 
@@ -55,9 +56,10 @@ export interface Batching {
 
 export function nliModel(tokenizer: PreTrainedTokenizer, model: PreTrainedModel, batching?: Batching): NliModel {
   const labels = nliLabels((model.config as { label2id?: Record<string, number> }).label2id)
+  const textTokenizer = plainTextTokenizer(tokenizer)
   /** One forward pass over the pairs, padded to the longest. */
   const run = async (premises: readonly string[], hypotheses: readonly string[]): Promise<number[][]> => {
-    const inputs = tokenizer([...premises], { text_pair: [...hypotheses], padding: true, truncation: true })
+    const inputs = textTokenizer([...premises], { text_pair: [...hypotheses], padding: true, truncation: true })
     const { logits } = (await model(inputs)) as { logits: Tensor }
     return logits.tolist() as number[][]
   }
