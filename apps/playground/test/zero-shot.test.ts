@@ -104,6 +104,22 @@ describe.each(TINY_MODELS)('zero-shot-classification on the tiny %s-typed model 
     expect(alone[1]!.labels[0]).toBe('phone')
   })
 
+  it('gives requests of very different lengths, combined into passes by length, the same scores as alone (to 1e-5)', async () => {
+    const long = `${'My order was late and the package was broken, and the customer service did not help. '.repeat(3)}my laptop`
+    const texts = ['my laptop is broken', long, 'I need a new phone today', `${long} and my phone`, SEED.text, 'pizza']
+    const classes = ['computer', 'phone', 'food', 'urgent', 'delivery']
+    const alone: Reply[] = []
+    for (const text of texts) alone.push((await predict({ text, classes, multipleTrue: false })).json<Reply>())
+    for (let round = 0; round < 3; round++) {
+      const together = await Promise.all(texts.map((text) => predict({ text, classes, multipleTrue: false })))
+      together.forEach((res, i) => {
+        expect(res.statusCode).toBe(200)
+        for (const c of classes) expect(Math.abs(res.json<Reply>().scores[c]! - alone[i]!.scores[c]!)).toBeLessThan(1e-5)
+      })
+    }
+    expect(alone[1]!.labels[0]).toBe('computer')
+  })
+
   it("reads the model's own special tokens in a text or a class as plain text, alone and combined with others", async () => {
     // BART's head reads the last </s> of each row, picked from every </s> of the batch: a </s> typed
     // by one client would shift which row it reads, or fail the whole combined call.

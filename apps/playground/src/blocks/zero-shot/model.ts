@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import type { LoadContext } from '@mlblocks/core'
 import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/transformers'
-import { combineRequests } from './combine.js'
+import { combineRequests, type PairJob } from './combine.js'
 import { plainTextTokenizer } from './plain-text.js'
 import { nliLabels, type NliLabels } from './scoring.js'
 import type { ZeroShotSettings } from './settings.js'
@@ -63,7 +63,12 @@ export function nliModel(tokenizer: PreTrainedTokenizer, model: PreTrainedModel,
     const { logits } = (await model(inputs)) as { logits: Tensor }
     return logits.tolist() as number[][]
   }
-  const combined = batching?.combine ? combineRequests(run, batching.maxPairs) : undefined
+  /** Tokens in the longest pair of a job: how long the pass that holds it is padded to. */
+  const measure = ({ premise, hypotheses }: PairJob): number => {
+    const { input_ids } = textTokenizer(hypotheses.map(() => premise), { text_pair: [...hypotheses], truncation: true, return_tensor: false }) as unknown as { input_ids: number[][] }
+    return Math.max(...input_ids.map((ids) => ids.length))
+  }
+  const combined = batching?.combine ? combineRequests(run, { maxPairs: batching.maxPairs }, measure) : undefined
   return {
     labels,
     logits: (premise, hypotheses) => (combined ? combined({ premise, hypotheses }) : run(hypotheses.map(() => premise), hypotheses)),
