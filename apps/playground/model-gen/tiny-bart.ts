@@ -75,7 +75,7 @@ const capitalise = (w: string) => w.charAt(0).toUpperCase() + w.slice(1)
  * (`Ġ`), built up one character at a time. Merges of space-led words rank first, so a word after a
  * space always becomes its own token; `<mask>` comes last, as in BART.
  */
-export function tinyBartVocabulary(): { vocab: string[]; merges: [string, string][] } {
+export function tinyBartVocabulary(extraWords: readonly string[] = []): { vocab: string[]; merges: [string, string][] } {
   const space = bytesToUnicode()[32]!
   const vocab = [BART_SPECIAL.bos, BART_SPECIAL.pad, BART_SPECIAL.eos, BART_SPECIAL.unk, ...bytesToUnicode()]
   const known = new Set(vocab)
@@ -97,7 +97,7 @@ export function tinyBartVocabulary(): { vocab: string[]; merges: [string, string
       }
     }
   }
-  const words = [...new Set([...STOP_WORDS, ...CONTENT_WORDS])].flatMap((w) => [w, capitalise(w)])
+  const words = [...new Set([...STOP_WORDS, ...CONTENT_WORDS, ...extraWords])].flatMap((w) => [w, capitalise(w)])
   for (const w of words) chain(`${space}${w}`)
   for (const w of words) chain(w)
   vocab.push(BART_SPECIAL.mask)
