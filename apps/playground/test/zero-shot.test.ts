@@ -104,6 +104,25 @@ describe.each(TINY_MODELS)('zero-shot-classification on the tiny %s-typed model 
     expect(alone[1]!.labels[0]).toBe('phone')
   })
 
+  it('plans waiting requests into passes by token length: a long text does not pad a pass of short ones', async () => {
+    const tokenizer = await AutoTokenizer.from_pretrained(model.dir)
+    const real = await AutoModelForSequenceClassification.from_pretrained(model.dir, { dtype: 'q8' })
+    const shapes: number[][] = []
+    const counted = Object.assign((inputs: { input_ids: { dims: number[] } }) => {
+      shapes.push([...inputs.input_ids.dims])
+      return (real as unknown as (i: unknown) => unknown)(inputs)
+    }, { config: real.config })
+    const nli = nliModel(tokenizer, counted as unknown as typeof real, { combine: true, maxPairs: 64 })
+    const long = 'my laptop is broken and the battery is dead and the screen is cracked '.repeat(4)
+    const hyps = ['This example is computer.', 'This example is phone.']
+    const jobs = [nli.logits('hi', hyps), nli.logits(long, hyps), nli.logits('my phone', hyps), nli.logits(`${long}!`, hyps), nli.logits('pizza', hyps)]
+    await Promise.all(jobs)
+    // The first ran at once; then the oldest waiting (long) with the other long one, then the two short ones.
+    expect(shapes.map(([rows]) => rows)).toEqual([2, 4, 4])
+    expect(shapes[1]![1]!).toBeGreaterThan(60)
+    expect(shapes[2]![1]!).toBeLessThan(20)
+  })
+
   it('gives requests of very different lengths, combined into passes by length, the same scores as alone (to 1e-5)', async () => {
     const long = `${'My order was late and the package was broken, and the customer service did not help. '.repeat(3)}my laptop`
     const texts = ['my laptop is broken', long, 'I need a new phone today', `${long} and my phone`, SEED.text, 'pizza']

@@ -63,10 +63,11 @@ export function nliModel(tokenizer: PreTrainedTokenizer, model: PreTrainedModel,
     const { logits } = (await model(inputs)) as { logits: Tensor }
     return logits.tolist() as number[][]
   }
-  /** Tokens in the longest pair of a job: how long the pass that holds it is padded to. */
+  /** Tokens in a job's longest pair (taken as the one with the longest hypothesis): what its pass is padded to. */
   const measure = ({ premise, hypotheses }: PairJob): number => {
-    const { input_ids } = textTokenizer(hypotheses.map(() => premise), { text_pair: [...hypotheses], truncation: true, return_tensor: false }) as unknown as { input_ids: number[][] }
-    return Math.max(...input_ids.map((ids) => ids.length))
+    const longest = hypotheses.reduce((a, b) => (b.length > a.length ? b : a), '')
+    const { input_ids } = textTokenizer(premise, { text_pair: longest, truncation: true, return_tensor: false }) as unknown as { input_ids: number[] }
+    return input_ids.length
   }
   const combined = batching?.combine ? combineRequests(run, { maxPairs: batching.maxPairs }, measure) : undefined
   return {
