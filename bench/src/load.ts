@@ -19,6 +19,8 @@ export interface LoadOptions {
    * once), where a fixed window would count a burst or miss it.
    */
   requests?: number
+  /** Seconds before a request counts as failed (autocannon's default: 10). */
+  timeout?: number
 }
 
 export interface LoadResult {
@@ -59,6 +61,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
         // autocannon stops on a sample tick (every second by default): ticks of the run's length.
         ...(options.requests === undefined ? { duration: options.seconds, sampleInt: Math.min(1000, options.seconds * 1000) } : { amount: options.requests }),
         headers,
+        ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
         ...(body === undefined ? {} : { body }),
         // A mix: each request, whichever connection sends it, takes the next body in turn.
         ...(mix ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: mix[sent++ % mix.length] }) }] } : {}),

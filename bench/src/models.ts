@@ -14,7 +14,7 @@ export const shapeName = smoke ? 'small encoder (2 layers, hidden 128)' : 'BERT-
 export async function benchModel(): Promise<{ dir: string; remove: () => void }> {
   const root = mkdtempSync(join(tmpdir(), 'mlb-bench-model-'))
   const dir = join(root, 'bert-nli')
-  await generateBertEncoder(dir, shape)
+  await generateBertEncoder(dir, shape, benchWords())
   return { dir, remove: () => rmSync(root, { recursive: true, force: true }) }
 }
 

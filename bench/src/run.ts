@@ -29,7 +29,7 @@ const all: Array<[string, 'http' | 'model', () => Promise<Row[]>]> = [
   ['zero-shot speed', 'model', async () => zeroShotSpeed(await modelDir())],
   ['under concurrency', 'model', async () => concurrency(await modelDir())],
   ['bart-large zero-shot speed', 'model', async () => zeroShotSeed(await bartDir(), bartShapeName, '6. zero-shot speed, BART-large shape')],
-  ['bart-large under concurrency', 'model', async () => concurrency(await bartDir(), ', BART-large shape')],
+  ['bart-large under concurrency', 'model', async () => concurrency(await bartDir(), ', BART-large shape', { clientCounts: [1, 16], rounds: 2 })],
 ]
 // `pnpm bench login zero` runs only the suites whose names contain one of the words. The BART-large
 // suites take about as long as all the others together, so they run only when a word names them

@@ -14,7 +14,7 @@ export const MIX_TEXTS = [
   'My phone is broken, help!',
   'I have a problem with my iphone that needs to be resolved asap!!',
   'Hello, I ordered a new laptop two weeks ago and the package still has not arrived. The tracking page says it left the warehouse but nothing has changed since. Could you check where it is and tell me when it will be delivered?',
-  `${'Hi, my tablet stopped charging yesterday and the screen flickers when it is on; I tried another cable, another charger and a reset, and nothing helped. '.repeat(3)}I need it for work on Monday, so please tell me how to send it in for repair or whether you can replace it.`,
+  'Hi, my tablet stopped charging yesterday and the screen flickers when it is on. I tried another cable, another charger and a reset, and nothing helped. I need it for work on Monday, so please tell me how to send it in for repair, or whether you can replace it.',
 ]
 
 export type Dtype = 'fp32' | 'q8'

@@ -33,8 +33,9 @@ export function randomWeights(size: number, seed: number): Float32Array {
   return out
 }
 
-export async function generateBertEncoder(dir: string, shape: EncoderShape = BERT_BASE): Promise<void> {
-  const words = tinyNliVocabulary()
+/** `extraWords` join the WordPiece vocabulary as whole words (the benchmarks' texts, so that they tokenize as in a real vocabulary). */
+export async function generateBertEncoder(dir: string, shape: EncoderShape = BERT_BASE, extraWords: readonly string[] = []): Promise<void> {
+  const words = [...new Set([...tinyNliVocabulary(), ...extraWords])]
   const vocab = [...words, ...Array.from({ length: Math.max(0, shape.vocab - words.length) }, (_, i) => `[unused${i}]`)]
   await mkdir(join(dir, 'onnx'), { recursive: true })
   const fullShape = { ...shape, vocab: vocab.length }

@@ -35,7 +35,7 @@ async function padding(modelDir: string, clients: number, maxPairs: number): Pro
  * 5. Under concurrency: zero-shot throughput and p99 with 1, 4 and 16 clients sending a mix of text
  * lengths, combining concurrent requests into planned passes or making one call per request.
  */
-export async function concurrency(modelDir: string, label = ''): Promise<Row[]> {
+export async function concurrency(modelDir: string, label = '', { clientCounts = [1, 4, 16], rounds = 3 }: { clientCounts?: number[]; rounds?: number } = {}): Promise<Row[]> {
   const root = new URL('../../../apps/playground/', import.meta.url).pathname
   const module = new URL('../blocks/zero-shot.ts', import.meta.url).pathname
   const server = (combine: string) =>
@@ -51,13 +51,13 @@ export async function concurrency(modelDir: string, label = ''): Promise<Row[]> 
       value: `${(share.onePass * 100).toFixed(0)}% / ${(share.planned * 100).toFixed(0)}%`,
       target: '',
     })
-    for (const clients of [1, 4, 16]) {
+    for (const clients of clientCounts) {
       // A fixed number of requests, not a time window: with 16 clients a combined call answers 16 at
       // once after seconds, which a window of a few seconds would catch or miss whole.
       const requests = smoke ? clients : Math.max(8, clients * 2)
       const run = (url: string) => () =>
-        load({ url: `${url}/blocks/zero-shot-classification/predict`, method: 'POST', bodies: BODIES, connections: clients, seconds: 0, requests })
-      const r = medians(await alternateRuns({ combined: run(combined.url), separate: run(separate.url) }, smoke ? 1 : 3, { warmupRuns: 1 }))
+        load({ url: `${url}/blocks/zero-shot-classification/predict`, method: 'POST', bodies: BODIES, connections: clients, seconds: 0, requests, timeout: 600 })
+      const r = medians(await alternateRuns({ combined: run(combined.url), separate: run(separate.url) }, smoke ? 1 : rounds, { warmupRuns: 1 }))
       const ok = r.combined.bad + r.separate.bad === 0
       rows.push({
         benchmark,
