@@ -139,6 +139,23 @@ describe.each(TINY_MODELS)('zero-shot-classification on the tiny %s-typed model 
     expect(alone[1]!.labels[0]).toBe('computer')
   })
 
+  it('cuts a text longer than the model takes at its end, not the hypothesis: scores as its beginning does, alone and combined', async () => {
+    const server = await buildServer({ blocks: [zeroShotClassification(zeroShotSettings({ MLBLOCKS_ZSC_MODEL: model.dir, MLBLOCKS_ZSC_MAX_TEXT: '20000' }))] })
+    await server.mlblocks.blocks.settled()
+    const classes = ['phone', 'computer']
+    const ask = (text: string) => server.inject({ method: 'POST', url: '/blocks/zero-shot-classification/predict', payload: { text, classes, multipleTrue: true } })
+    // Far more tokens than either tiny model takes (512 and 1024): each 'q' and 'w' is a token of its own.
+    const long = `my phone ${'q w '.repeat(800)}my laptop`
+    const replies = await Promise.all([ask('pizza'), ask(long), ask('my laptop'), ask(`${long}!`)])
+    expect(replies.map((r) => r.statusCode)).toEqual([200, 200, 200, 200])
+    for (const r of [replies[1]!, replies[3]!]) {
+      expect(r.json<Reply>().scores.phone).toBeGreaterThan(0.99) // its beginning is read
+      expect(r.json<Reply>().scores.computer).toBeLessThan(0.01) // its end was cut
+    }
+    expect(replies[2]!.json<Reply>().labels[0]).toBe('computer')
+    await server.close()
+  })
+
   it("reads the model's own special tokens in a text or a class as plain text, alone and combined with others", async () => {
     // BART's head reads the last </s> of each row, picked from every </s> of the batch: a </s> typed
     // by one client would shift which row it reads, or fail the whole combined call.

@@ -72,8 +72,34 @@ export function nliModel(tokenizer: PreTrainedTokenizer, model: PreTrainedModel,
   const combined = batching?.combine ? combineRequests(run, { maxPairs: batching.maxPairs }, measure) : undefined
   return {
     labels,
-    logits: (premise, hypotheses) => (combined ? combined({ premise, hypotheses }) : run(hypotheses.map(() => premise), hypotheses)),
+    logits: (text, hypotheses) => {
+      const premise = fitPremise(textTokenizer, text, hypotheses)
+      return combined ? combined({ premise, hypotheses }) : run(hypotheses.map(() => premise), hypotheses)
+    },
   }
+}
+
+/**
+ * The text, cut at its end so that it fits the model beside the longest hypothesis (Hugging Face's
+ * `only_first` truncation). The tokenizer's own truncation cuts the pair's end instead, so the
+ * hypothesis and the closing `</s>` go: every class then scores alike, and BART, whose head reads
+ * the last `</s>`, fails the whole model call (every request combined with that text included).
+ */
+function fitPremise(tokenizer: PreTrainedTokenizer, premise: string, hypotheses: readonly string[]): string {
+  const max = (tokenizer as unknown as { model_max_length?: number }).model_max_length
+  if (!max || !Number.isFinite(max)) return premise
+  const tokens = (text: string, pair?: string) =>
+    (tokenizer(text, { ...(pair === undefined ? { add_special_tokens: false } : { text_pair: pair }), return_tensor: false }) as unknown as { input_ids: number[] }).input_ids
+  const longest = hypotheses.reduce((a, b) => (tokens(b).length > tokens(a).length ? b : a), hypotheses[0] ?? '')
+  let fitted = premise
+  // Decoding a prefix and tokenizing it again can come out a token or two longer: cut again until it fits.
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const excess = tokens(fitted, longest).length - max
+    if (excess <= 0) return fitted
+    const ids = tokens(fitted)
+    fitted = tokenizer.decode(ids.slice(0, Math.max(0, ids.length - excess - attempt)), { skip_special_tokens: true })
+  }
+  return fitted
 }
 
 /** Sums the bytes of every file being downloaded into one fraction, reported each time it passes a 10% step. */
