@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { AutoTokenizer, env } from '@huggingface/transformers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { plainTextTokenizer } from '../src/blocks/zero-shot/plain-text.js'
 import { forbidNetwork, TINY_MODELS, tinyModel } from './helpers.js'
 
 describe.each(TINY_MODELS)('the tiny %s-typed NLI model generator', (kind) => {
@@ -59,5 +60,14 @@ describe('the tiny BART-typed model', () => {
     expect(second!.slice(0, 9)).toEqual(['<s>', 'Hi', '</s>', '</s>', 'This', 'Ġexample', 'Ġis', 'Ġurgent', '.'])
     expect(second!.slice(9)).toEqual(['</s>', '<pad>', '<pad>', '<pad>']) // padded on the right with <pad> = 1
     expect((inputs.attention_mask.tolist() as bigint[][])[1]!.map(Number)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0])
+    // The block's copy that reads special tokens in a client's text as text: same ids for plain text, same <pad>.
+    const plain = plainTextTokenizer(tokenizer)
+    expect(plain).not.toBe(tokenizer)
+    expect(plain.pad_token_id).toBe(1)
+    const again = plain(['I need my iphone', 'Hi'], { text_pair: ['This example is phone.', 'This example is urgent.'], padding: true, truncation: true })
+    expect(again.input_ids.tolist()).toEqual(inputs.input_ids.tolist())
+    expect(again.attention_mask.tolist()).toEqual(inputs.attention_mask.tolist())
+    const typed = (plain('a </s> b', { return_tensor: false }) as unknown as { input_ids: number[] }).input_ids
+    expect(typed.filter((id) => id === 2)).toEqual([2]) // only the template's closing </s>
   })
 })
