@@ -7,6 +7,8 @@ export interface LoadOptions {
   url: string
   method?: 'GET' | 'POST'
   body?: unknown
+  /** Bodies sent in turn across all connections (instead of `body`): a mix of requests. */
+  bodies?: readonly unknown[]
   headers?: Record<string, string>
   connections: number
   /** How long to run; or, with `requests`, ignored. */
@@ -17,6 +19,8 @@ export interface LoadOptions {
    * once), where a fixed window would count a burst or miss it.
    */
   requests?: number
+  /** Seconds before a request counts as failed (autocannon's default: 10). */
+  timeout?: number
 }
 
 export interface LoadResult {
@@ -40,7 +44,9 @@ function jsonRequest(options: Pick<LoadOptions, 'body' | 'headers'>): { body: st
  * 1–3 ms a trivial request takes.
  */
 export async function load(options: LoadOptions): Promise<LoadResult> {
-  const { body, headers } = jsonRequest(options)
+  const { body, headers } = jsonRequest(options.bodies ? { ...options, body: options.bodies[0] } : options)
+  const mix = options.bodies?.map((b) => JSON.stringify(b))
+  let sent = 0
   const latencies: number[] = []
   // Throughput is 2xx responses ÷ the time to the last one: autocannon ends a run of `requests` on
   // its next one-second tick, and its own per-tick average needs whole ticks.
@@ -55,7 +61,10 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
         // autocannon stops on a sample tick (every second by default): ticks of the run's length.
         ...(options.requests === undefined ? { duration: options.seconds, sampleInt: Math.min(1000, options.seconds * 1000) } : { amount: options.requests }),
         headers,
+        ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
         ...(body === undefined ? {} : { body }),
+        // A mix: each request, whichever connection sends it, takes the next body in turn.
+        ...(mix ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: mix[sent++ % mix.length] }) }] } : {}),
       },
       (err, done) => (err ? reject(err) : resolve(done)),
     )
@@ -123,7 +132,7 @@ export async function paced(options: Omit<LoadOptions, 'requests'> & { rate: num
 }
 
 /** p50 and p99 of latencies in ms (sorts them in place); NaN when there are none. */
-function percentiles(latencies: number[]): Pick<LoadResult, 'p50' | 'p99'> {
+export function percentiles(latencies: number[]): Pick<LoadResult, 'p50' | 'p99'> {
   latencies.sort((a, b) => a - b)
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN
   return { p50: at(0.5), p99: at(0.99) }

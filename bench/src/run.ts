@@ -6,17 +6,21 @@ import { smoke } from './config.js'
 import { authDatabase } from './auth-server.js'
 import { pinRunner, pinning } from './cpus.js'
 import { toMarkdown, type Row } from './report.js'
-import { benchModel } from './models.js'
+import { bartModel, bartShapeName, benchModel } from './models.js'
 import { profileDir } from './servers.js'
 import { concurrency } from './suites/concurrency.js'
 import { loginFlood } from './suites/login-flood.js'
 import { offMeansOff } from './suites/off-means-off.js'
 import { onCostsLittle } from './suites/on-costs-little.js'
+import { zeroShotSeed } from './suites/zero-shot-seed.js'
 import { zeroShotSpeed } from './suites/zero-shot-speed.js'
 
 // The BERT-base-shaped model is generated once, only if a zero-shot suite runs.
 let model: Awaited<ReturnType<typeof benchModel>> | undefined
 const modelDir = async () => (model ??= await benchModel()).dir
+// The BART-large-MNLI-shaped one is generated once into a cache outside the repository (models.ts).
+let bart: Awaited<ReturnType<typeof bartModel>> | undefined
+const bartDir = async () => (bart ??= await bartModel()).dir
 // HTTP suites pin the load generator away from the server; the model suites run on every CPU.
 const all: Array<[string, 'http' | 'model', () => Promise<Row[]>]> = [
   ['off means off', 'http', offMeansOff],
@@ -24,10 +28,17 @@ const all: Array<[string, 'http' | 'model', () => Promise<Row[]>]> = [
   ['logins do not starve predictions', 'http', loginFlood],
   ['zero-shot speed', 'model', async () => zeroShotSpeed(await modelDir())],
   ['under concurrency', 'model', async () => concurrency(await modelDir())],
+  ['bart-large zero-shot speed', 'model', async () => zeroShotSeed(await bartDir(), bartShapeName, '6. zero-shot speed, BART-large shape')],
+  ['bart-large under concurrency', 'model', async () => concurrency(await bartDir(), ', BART-large shape', { clientCounts: [1, 16], rounds: 2 })],
 ]
-// `pnpm bench login zero` runs only the suites whose names contain one of the words.
+// `pnpm bench login zero` runs only the suites whose names contain one of the words. The BART-large
+// suites take about as long as all the others together, so they run only when a word names them
+// (`pnpm bench -- bart`), or with the smoke run.
 const only = process.argv.slice(2).filter((a) => a !== '--')
-const suites = only.length ? all.filter(([name]) => only.some((word) => name.includes(word))) : all
+const optIn = (name: string) => name.startsWith('bart-large') && !smoke
+const suites = only.length
+  ? all.filter(([name]) => only.some((word) => name.includes(word)) && (!optIn(name) || only.some((word) => word.includes('bart'))))
+  : all.filter(([name]) => !optIn(name))
 if (suites.length === 0) {
   console.error(`bench: no suite matches ${only.join(', ')}; the suites are: ${all.map(([name]) => name).join('; ')}.`)
   process.exit(2)
@@ -44,6 +55,7 @@ for (const [name, kind, suite] of suites) {
 }
 pinRunner(false)
 model?.remove()
+bart?.remove()
 const seconds = Math.round((Date.now() - started) / 1000)
 const header = [
   `# MLBlocks benchmarks${smoke ? ' (smoke run: too short to mean much)' : ''}`,

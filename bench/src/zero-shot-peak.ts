@@ -1,6 +1,6 @@
 // Peak memory of one zero-shot variant, in a process of its own so that no other model or variant
-// counts: `node dist/zero-shot-peak.js <model folder> <stock|batched> <fp32|q8>`. It runs each class
-// count twice, ascending, and sends a PeakMessage after each: the kernel's high-water mark of its
+// counts: `node dist/zero-shot-peak.js <model folder> <stock|batched> <fp32|q8> [class counts, e.g. 5]`.
+// It runs each class count (2, 5, 10 and 20 unless given) twice, ascending, and sends a PeakMessage after each: the kernel's high-water mark of its
 // resident set (VmHWM; getrusage's maxrss would include the parent's size at fork, which Linux keeps
 // across exec).
 import { readFileSync } from 'node:fs'
@@ -19,7 +19,8 @@ interface BlockModules {
   scoreClasses(logits: number[][], labels: unknown, multipleTrue: boolean): number[]
 }
 
-const [modelDir, kind, dtype] = process.argv.slice(2) as [string, Kind, Dtype]
+const [modelDir, kind, dtype, counts] = process.argv.slice(2) as [string, Kind, Dtype, string | undefined]
+const classCounts = counts ? counts.split(',').map(Number) : CLASS_COUNTS
 env.allowRemoteModels = false
 const stock = (await pipeline('zero-shot-classification', modelDir, { dtype })) as unknown as ZeroShotPipeline
 const jiti = createJiti(import.meta.url)
@@ -36,7 +37,7 @@ function peakBytes(): number {
   return Number(kb) * 1024
 }
 
-for (const n of CLASS_COUNTS) {
+for (const n of classCounts) {
   const classes = CLASSES.slice(0, n)
   const hypotheses = classes.map((c) => `This example is ${c}.`)
   for (let i = 0; i < 2; i++) {

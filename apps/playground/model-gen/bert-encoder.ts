@@ -21,7 +21,7 @@ export interface EncoderShape {
 export const BERT_BASE: EncoderShape = { layers: 12, hidden: 768, heads: 12, intermediate: 3072, vocab: 30_522, maxPositions: 512 }
 
 /** Deterministic weights: a small xorshift PRNG, scaled like BERT's initialisation (σ ≈ 0.02). */
-function randomWeights(size: number, seed: number): Float32Array {
+export function randomWeights(size: number, seed: number): Float32Array {
   const out = new Float32Array(size)
   let x = seed >>> 0 || 1
   for (let i = 0; i < size; i++) {
@@ -33,8 +33,9 @@ function randomWeights(size: number, seed: number): Float32Array {
   return out
 }
 
-export async function generateBertEncoder(dir: string, shape: EncoderShape = BERT_BASE): Promise<void> {
-  const words = tinyNliVocabulary()
+/** `extraWords` join the WordPiece vocabulary as whole words (the benchmarks' texts, so that they tokenize as in a real vocabulary). */
+export async function generateBertEncoder(dir: string, shape: EncoderShape = BERT_BASE, extraWords: readonly string[] = []): Promise<void> {
+  const words = [...new Set([...tinyNliVocabulary(), ...extraWords])]
   const vocab = [...words, ...Array.from({ length: Math.max(0, shape.vocab - words.length) }, (_, i) => `[unused${i}]`)]
   await mkdir(join(dir, 'onnx'), { recursive: true })
   const fullShape = { ...shape, vocab: vocab.length }
@@ -66,7 +67,7 @@ export async function generateBertEncoder(dir: string, shape: EncoderShape = BER
 const REDUCED_RANGE = 64
 
 /** Symmetric per-tensor int8 in the reduced range: `w ≈ q · scale`, zero point 0. */
-function quantizeInt8(w: Float32Array): { q: Int8Array; scale: number } {
+export function quantizeInt8(w: Float32Array): { q: Int8Array; scale: number } {
   let max = 0
   for (let i = 0; i < w.length; i++) max = Math.max(max, Math.abs(w[i]!))
   const scale = max / REDUCED_RANGE || 1

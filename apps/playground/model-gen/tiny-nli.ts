@@ -14,7 +14,7 @@ const PUNCTUATION = [...'.,!?;:\'"()-']
 /** Single characters and `##` pieces, so that any word of these characters still tokenizes. */
 const CHARACTERS = [...'abcdefghijklmnopqrstuvwxyz0123456789']
 /** Words that carry no meaning here: the hypothesis template's and the commonest English ones. */
-const STOP_WORDS = [
+export const STOP_WORDS = [
   'this', 'example', 'is', 'a', 'an', 'the', 'of', 'and', 'or', 'to', 'in', 'on', 'at', 'for', 'with', 'by', 'from',
   'i', 'my', 'me', 'you', 'your', 'it', 'its', 'we', 'our', 'us', 'they', 'them', 'their', 'he', 'she', 'his', 'her',
   'that', 'these', 'those', 'be', 'been', 'am', 'are', 'was', 'were', 'have', 'has', 'had', 'do', 'does', 'did',
@@ -22,7 +22,7 @@ const STOP_WORDS = [
   'very', 'really', 'just', 'also', 'only', 'some', 'any', 'more', 'much', 'there', 'here', 'what', 'which', 'who',
   'how', 'when', 'where', 'why', 'all', 'up', 'out', 'into', 'get', 'got', 'please', 'hi', 'hello', 'thanks',
 ]
-const CONTENT_WORDS = [
+export const CONTENT_WORDS = [
   'urgent', 'asap', 'immediately', 'now', 'today', 'soon', 'later', 'emergency', 'not', 'no', 'never',
   'phone', 'iphone', 'smartphone', 'android', 'mobile', 'tablet', 'ipad', 'computer', 'laptop', 'desktop', 'pc',
   'screen', 'battery', 'keyboard', 'printer', 'camera', 'wifi', 'internet', 'network', 'software', 'device',
@@ -36,7 +36,7 @@ const CONTENT_WORDS = [
   'game', 'play', 'win', 'lose', 'car', 'train',
 ]
 /** Words that stand for another word's concept (in the premise and in the hypothesis alike). */
-const SYNONYMS: Readonly<Record<string, string>> = {
+export const SYNONYMS: Readonly<Record<string, string>> = {
   asap: 'urgent',
   immediately: 'urgent',
   emergency: 'urgent',
@@ -68,8 +68,8 @@ export const TOKENIZER_CONFIG = {
 }
 
 /** Entailment logit = SLOPE·share − OFFSET; contradiction is its mirror image; neutral is 0. */
-const SLOPE = 6
-const OFFSET = 3
+export const SLOPE = 6
+export const OFFSET = 3
 
 /**
  * config.json of a BERT sequence classifier with facebook/bart-large-mnli's label layout (the zero-shot

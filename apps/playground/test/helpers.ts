@@ -3,13 +3,21 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer, type CreateServerOptions, type MlblocksConfig } from '@mlblocks/core'
 import type { FastifyInstance } from 'fastify'
+import { generateTinyBartModel } from '../model-gen/tiny-bart.js'
 import { generateTinyNliModel } from '../model-gen/tiny-nli.js'
 
-/** Generates the tiny NLI model into a fresh temporary folder; `remove()` deletes it. */
-export async function tinyModel(): Promise<{ dir: string; remove: () => void }> {
-  const root = mkdtempSync(join(tmpdir(), 'mlb-tiny-nli-'))
-  const dir = join(root, 'tiny-nli')
-  await generateTinyNliModel(dir)
+/**
+ * The two tiny NLI models every zero-shot test runs on: BERT-typed (WordPiece, `[CLS] A [SEP] B [SEP]`)
+ * and BART-typed as facebook/bart-large-mnli (byte-level BPE, `<s> A </s></s> B </s>`, `<pad>` = 1).
+ */
+export const TINY_MODELS = ['bert', 'bart'] as const
+export type TinyKind = (typeof TINY_MODELS)[number]
+
+/** Generates a tiny NLI model into a fresh temporary folder; `remove()` deletes it. */
+export async function tinyModel(kind: TinyKind = 'bert'): Promise<{ dir: string; remove: () => void }> {
+  const root = mkdtempSync(join(tmpdir(), `mlb-tiny-${kind}-`))
+  const dir = join(root, `tiny-${kind}`)
+  await (kind === 'bart' ? generateTinyBartModel : generateTinyNliModel)(dir)
   return { dir, remove: () => rmSync(root, { recursive: true, force: true }) }
 }
 

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { zeroShotClassification, zeroShotSettings } from '../src/blocks/zero-shot/index.js'
-import { buildServer, forbidNetwork, SEED, tinyModel } from './helpers.js'
+import { buildServer, forbidNetwork, SEED, TINY_MODELS, tinyModel, type TinyKind } from './helpers.js'
 import { needs } from '../../../test-support/services.js'
 
 // The page in headless Chromium (Debian's, driven by playwright-core) against an in-process server
@@ -19,7 +19,7 @@ const PREDICT = '/blocks/zero-shot-classification/predict'
 const ADMIN = { username: 'admin', password: 'playground admin password' }
 const TOKEN_KEY = 'mlblocks.token'
 
-let model: Awaited<ReturnType<typeof tinyModel>>
+const models = {} as Record<TinyKind, Awaited<ReturnType<typeof tinyModel>>>
 let allowNetwork: () => void
 let browser: Browser
 const servers: FastifyInstance[] = []
@@ -29,7 +29,7 @@ let scriptErrors: Error[] = []
 beforeAll(async () => {
   if (!browserTests.available) return
   allowNetwork = forbidNetwork()
-  model = await tinyModel()
+  for (const kind of TINY_MODELS) models[kind] = await tinyModel(kind)
   browser = await chromium.launch({
     executablePath: browserTests.value,
     headless: true,
@@ -46,11 +46,11 @@ afterEach(async () => {
 
 afterAll(async () => {
   await browser?.close()
-  model?.remove()
+  for (const model of Object.values(models)) model.remove()
   allowNetwork?.()
 })
 
-const realBlock = () => zeroShotClassification(zeroShotSettings({ MLBLOCKS_ZSC_MODEL: model.dir }))
+const realBlock = (kind: TinyKind) => zeroShotClassification(zeroShotSettings({ MLBLOCKS_ZSC_MODEL: models[kind].dir }))
 
 /** Serves `blocks` and the page on a free loopback port; waits for the blocks to load unless told not to. */
 async function serve(blocks: MlblocksConfig['blocks'], options: CreateServerOptions = {}, { settle = true } = {}) {
@@ -108,9 +108,9 @@ async function classifySeedAndCheckBars(page: Page, app: FastifyInstance, header
   return bars
 }
 
-browserTests.describe('the page, auth off', () => {
+for (const kind of TINY_MODELS) browserTests.describe(`the page, auth off (tiny ${kind}-typed model)`, () => {
   it('classifies the seed example into bars that match the API, and shows a 400 from the API in the page', async () => {
-    const { app, base } = await serve([realBlock()])
+    const { app, base } = await serve([realBlock(kind)])
     const page = await open(base)
 
     // No login: the classifier and the block's status show at once.
@@ -150,7 +150,7 @@ browserTests.describe('the page, auth off', () => {
   })
 
   it('fits a phone-sized screen', async () => {
-    const { base } = await serve([realBlock()])
+    const { base } = await serve([realBlock(kind)])
     const page = await open(base, { viewport: { width: 360, height: 780 }, colorScheme: 'dark' })
     await page.locator('#classify').waitFor({ state: 'visible' })
     await page.click('#submit')
@@ -161,7 +161,7 @@ browserTests.describe('the page, auth off', () => {
   })
 
   it('shows the progress while the model loads, then "ready"; a predict meanwhile shows the 503 in the page', async () => {
-    const real = realBlock()
+    const real = realBlock(kind)
     let release!: () => void
     const gate = new Promise<void>((resolve) => (release = resolve))
     // The real block, its load held back after reporting 40%.
@@ -192,7 +192,7 @@ browserTests.describe('the page, auth off', () => {
   })
 
   it('shows the reason when the model failed to load, when it is tried again, and the 503 of a predict', async () => {
-    const missing = `${model.dir}-missing`
+    const missing = `${models[kind].dir}-missing`
     const { app, base } = await serve([zeroShotClassification(zeroShotSettings({ MLBLOCKS_ZSC_MODEL: missing }))], { loadRetry: { firstDelayMs: 600_000 } })
     const page = await open(base)
 
@@ -209,7 +209,7 @@ browserTests.describe('the page, auth off', () => {
   })
 })
 
-browserTests.describe('the page, auth on', () => {
+for (const kind of TINY_MODELS) browserTests.describe(`the page, auth on (tiny ${kind}-typed model)`, () => {
   let dataDir: string
   beforeAll(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'mlb-e2e-'))
@@ -217,7 +217,7 @@ browserTests.describe('the page, auth on', () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
 
   it('asks for a login, classifies, goes back to the login form when the token is revoked, and logs out', async () => {
-    const { app, base } = await serve([realBlock()], {
+    const { app, base } = await serve([realBlock(kind)], {
       plugins: {
         '@mlblocks/auth': {
           enabled: true,

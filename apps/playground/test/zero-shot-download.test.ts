@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { zeroShotClassification, zeroShotSettings } from '../src/blocks/zero-shot/index.js'
-import { buildServer, forbidNetwork, SEED, tinyModel } from './helpers.js'
+import { buildServer, forbidNetwork, SEED, TINY_MODELS, tinyModel } from './helpers.js'
 import { Writable } from 'node:stream'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -70,7 +70,7 @@ async function freePort(): Promise<number> {
   return port
 }
 
-describe('zero-shot-classification downloading its model', () => {
+describe.each(TINY_MODELS)('zero-shot-classification downloading its (tiny %s-typed) model', (kind) => {
   let model: Awaited<ReturnType<typeof tinyModel>>
   let hub: Awaited<ReturnType<typeof fakeHub>>
   let cache: string
@@ -78,7 +78,7 @@ describe('zero-shot-classification downloading its model', () => {
 
   beforeAll(async () => {
     allowNetwork = forbidNetwork()
-    model = await tinyModel()
+    model = await tinyModel(kind)
     hub = await fakeHub(model.dir)
     cache = mkdtempSync(join(tmpdir(), 'mlb-models-'))
   })

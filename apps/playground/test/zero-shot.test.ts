@@ -1,34 +1,15 @@
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { AutoModelForSequenceClassification, AutoTokenizer, pipeline } from '@huggingface/transformers'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { nliModel } from '../src/blocks/zero-shot/model.js'
 import { zeroShotClassification, zeroShotSettings } from '../src/blocks/zero-shot/index.js'
-import { buildServer, forbidNetwork, SEED, tinyModel } from './helpers.js'
+import { buildServer, forbidNetwork, SEED, TINY_MODELS, tinyModel } from './helpers.js'
 
 type Reply = { scores: Record<string, number>; labels: string[] }
-
-let model: Awaited<ReturnType<typeof tinyModel>>
-let allowNetwork: () => void
-let app: FastifyInstance
 /** The stock transformers.js pipeline on the same model: one forward pass per class. */
-let stock: (text: string, classes: string[], options: { multi_label: boolean }) => Promise<{ labels: string[]; scores: number[] }>
-
-beforeAll(async () => {
-  allowNetwork = forbidNetwork()
-  model = await tinyModel()
-  const settings = zeroShotSettings({ MLBLOCKS_ZSC_MODEL: model.dir, MLBLOCKS_ZSC_MAX_CLASSES: '8', MLBLOCKS_ZSC_MAX_TEXT: '300' })
-  app = await buildServer({ blocks: [zeroShotClassification(settings)] })
-  await app.mlblocks.blocks.settled()
-  stock = (await pipeline('zero-shot-classification', model.dir, { dtype: 'q8' })) as unknown as typeof stock
-})
-
-afterAll(async () => {
-  await app?.close()
-  model?.remove()
-  allowNetwork?.()
-})
-
-const predict = (payload: Record<string, unknown>) => app.inject({ method: 'POST', url: '/blocks/zero-shot-classification/predict', payload })
+type Stock = (text: string, classes: string[], options: { multi_label: boolean }) => Promise<{ labels: string[]; scores: number[] }>
 
 /** Same score per class to 1e-5, and labels ordered by score (ties may come in either order). */
 function expectSameAsStock(reply: Reply, expected: { labels: string[]; scores: number[] }) {
@@ -37,7 +18,29 @@ function expectSameAsStock(reply: Reply, expected: { labels: string[]; scores: n
   expect(reply.labels.map((l) => reply.scores[l]!)).toEqual(Object.values(reply.scores).sort((a, b) => b - a))
 }
 
-describe('zero-shot-classification on the tiny model (offline, real transformers.js)', () => {
+describe.each(TINY_MODELS)('zero-shot-classification on the tiny %s-typed model (offline, real transformers.js)', (kind) => {
+  let model: Awaited<ReturnType<typeof tinyModel>>
+  let allowNetwork: () => void
+  let app: FastifyInstance
+  let stock: Stock
+
+  beforeAll(async () => {
+    allowNetwork = forbidNetwork()
+    model = await tinyModel(kind)
+    const settings = zeroShotSettings({ MLBLOCKS_ZSC_MODEL: model.dir, MLBLOCKS_ZSC_MAX_CLASSES: '8', MLBLOCKS_ZSC_MAX_TEXT: '300' })
+    app = await buildServer({ blocks: [zeroShotClassification(settings)] })
+    await app.mlblocks.blocks.settled()
+    stock = (await pipeline('zero-shot-classification', model.dir, { dtype: 'q8' })) as unknown as Stock
+  })
+
+  afterAll(async () => {
+    await app?.close()
+    model?.remove()
+    allowNetwork?.()
+  })
+
+  const predict = (payload: Record<string, unknown>) => app.inject({ method: 'POST', url: '/blocks/zero-shot-classification/predict', payload })
+
   it('loads from the local folder and reports ready', async () => {
     expect((await app.inject('/blocks/zero-shot-classification')).json()).toMatchObject({ status: 'ready' })
     expect((await app.inject('/readyz')).statusCode).toBe(200)
@@ -101,6 +104,79 @@ describe('zero-shot-classification on the tiny model (offline, real transformers
     expect(alone[1]!.labels[0]).toBe('phone')
   })
 
+  it('plans waiting requests into passes by token length: a long text does not pad a pass of short ones', async () => {
+    const tokenizer = await AutoTokenizer.from_pretrained(model.dir)
+    const real = await AutoModelForSequenceClassification.from_pretrained(model.dir, { dtype: 'q8' })
+    const shapes: number[][] = []
+    const counted = Object.assign((inputs: { input_ids: { dims: number[] } }) => {
+      shapes.push([...inputs.input_ids.dims])
+      return (real as unknown as (i: unknown) => unknown)(inputs)
+    }, { config: real.config })
+    const nli = nliModel(tokenizer, counted as unknown as typeof real, { combine: true, maxPairs: 64 })
+    const long = 'my laptop is broken and the battery is dead and the screen is cracked '.repeat(4)
+    const hyps = ['This example is computer.', 'This example is phone.']
+    const jobs = [nli.logits('hi', hyps), nli.logits(long, hyps), nli.logits('my phone', hyps), nli.logits(`${long}!`, hyps), nli.logits('pizza', hyps)]
+    await Promise.all(jobs)
+    // The first ran at once; then the oldest waiting (long) with the other long one, then the two short ones.
+    expect(shapes.map(([rows]) => rows)).toEqual([2, 4, 4])
+    expect(shapes[1]![1]!).toBeGreaterThan(60)
+    expect(shapes[2]![1]!).toBeLessThan(20)
+  })
+
+  it('gives requests of very different lengths, combined into passes by length, the same scores as alone (to 1e-5)', async () => {
+    const long = `${'My order was late and the package was broken, and the customer service did not help. '.repeat(3)}my laptop`
+    const texts = ['my laptop is broken', long, 'I need a new phone today', `${long} and my phone`, SEED.text, 'pizza']
+    const classes = ['computer', 'phone', 'food', 'urgent', 'delivery']
+    const alone: Reply[] = []
+    for (const text of texts) alone.push((await predict({ text, classes, multipleTrue: false })).json<Reply>())
+    for (let round = 0; round < 3; round++) {
+      const together = await Promise.all(texts.map((text) => predict({ text, classes, multipleTrue: false })))
+      together.forEach((res, i) => {
+        expect(res.statusCode).toBe(200)
+        for (const c of classes) expect(Math.abs(res.json<Reply>().scores[c]! - alone[i]!.scores[c]!)).toBeLessThan(1e-5)
+      })
+    }
+    expect(alone[1]!.labels[0]).toBe('computer')
+  })
+
+  it('cuts a text longer than the model takes at its end, not the hypothesis: scores as its beginning does, alone and combined', async () => {
+    const server = await buildServer({ blocks: [zeroShotClassification(zeroShotSettings({ MLBLOCKS_ZSC_MODEL: model.dir, MLBLOCKS_ZSC_MAX_TEXT: '20000' }))] })
+    await server.mlblocks.blocks.settled()
+    const classes = ['phone', 'computer']
+    const ask = (text: string) => server.inject({ method: 'POST', url: '/blocks/zero-shot-classification/predict', payload: { text, classes, multipleTrue: true } })
+    // Far more tokens than either tiny model takes (512 and 1024): each 'q' and 'w' is a token of its own.
+    const long = `my phone ${'q w '.repeat(800)}my laptop`
+    const replies = await Promise.all([ask('pizza'), ask(long), ask('my laptop'), ask(`${long}!`)])
+    expect(replies.map((r) => r.statusCode)).toEqual([200, 200, 200, 200])
+    for (const r of [replies[1]!, replies[3]!]) {
+      expect(r.json<Reply>().scores.phone).toBeGreaterThan(0.99) // its beginning is read
+      expect(r.json<Reply>().scores.computer).toBeLessThan(0.01) // its end was cut
+    }
+    expect(replies[2]!.json<Reply>().labels[0]).toBe('computer')
+    await server.close()
+  })
+
+  it("reads the model's own special tokens in a text or a class as plain text, alone and combined with others", async () => {
+    // BART's head reads the last </s> of each row, picked from every </s> of the batch: a </s> typed
+    // by one client would shift which row it reads, or fail the whole combined call.
+    const special = kind === 'bart' ? '</s>' : '[SEP]'
+    const classes = ['computer', 'phone', 'urgent']
+    const plain = (await predict({ text: 'my laptop is broken', classes, multipleTrue: true })).json<Reply>()
+    const seed = (await predict({ ...SEED, multipleTrue: true })).json<Reply>()
+    const tricky = { text: `my laptop ${special}${special} is broken ${special}`, classes, multipleTrue: true }
+    const alone = await predict(tricky)
+    expect(alone.statusCode).toBe(200)
+    for (const c of classes) expect(Math.abs(alone.json<Reply>().scores[c]! - plain.scores[c]!)).toBeLessThan(1e-6)
+    const together = await Promise.all([predict({ ...SEED, multipleTrue: true }), predict(tricky), predict({ ...SEED, multipleTrue: true })])
+    expect(together.map((r) => r.statusCode)).toEqual([200, 200, 200])
+    expect(together[1]!.json()).toEqual(alone.json())
+    for (const r of [together[0]!, together[2]!]) for (const c of SEED.classes) expect(Math.abs(r.json<Reply>().scores[c]! - seed.scores[c]!)).toBeLessThan(1e-6)
+    const inClass = await predict({ text: 'my laptop is broken', classes: ['computer', `phone ${special}`], multipleTrue: true })
+    expect(inClass.statusCode).toBe(200)
+    expect(inClass.json<Reply>().scores.computer).toBeCloseTo(plain.scores.computer!, 6)
+    expect(inClass.json<Reply>().scores[`phone ${special}`]).toBeCloseTo(plain.scores.phone!, 6)
+  })
+
   it.each([
     ['empty text', { text: '', classes: ['a'] }, 'body.text must NOT have fewer than 1 characters.'],
     ['blank text', { text: '   ', classes: ['a'] }, 'body.text is blank: send the text to classify.'],
@@ -122,7 +198,7 @@ describe('zero-shot-classification on the tiny model (offline, real transformers
 
 describe('zero-shot-classification with a missing model folder', () => {
   it('fails to load: block failed, /readyz 503, predict 503 naming MLBLOCKS_ZSC_MODEL', async () => {
-    const missing = `${model.dir}-missing`
+    const missing = join(tmpdir(), 'mlb-no-such-model')
     const server = await buildServer({ blocks: [zeroShotClassification(zeroShotSettings({ MLBLOCKS_ZSC_MODEL: missing }))] }, { loadRetry: false })
     await server.mlblocks.blocks.settled()
     const reason = `MLBLOCKS_ZSC_MODEL points to the folder ${missing}, which does not exist: put the model there (config.json, tokenizer files, onnx/), or set MLBLOCKS_ZSC_MODEL to a hub id such as Xenova/bart-large-mnli.`

@@ -17,13 +17,13 @@ const VARIANTS: readonly Variant[] = ['stock fp32', 'batched fp32', 'stock q8', 
 const MB = 2 ** 20
 
 /** Peak RSS of a process that loads the model and runs `variant` at each class count (zero-shot-peak.ts). */
-async function peakRss(modelDir: string, variant: Variant): Promise<PeakMessage[]> {
+export async function peakRss(modelDir: string, variant: Variant, counts: readonly number[] = CLASS_COUNTS): Promise<PeakMessage[]> {
   const script = new URL('../../dist/zero-shot-peak.js', import.meta.url).pathname
-  const child = fork(script, [modelDir, ...variant.split(' ')], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(script, [modelDir, ...variant.split(' '), counts.join(',')], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const peaks: PeakMessage[] = []
   child.on('message', (m: PeakMessage) => peaks.push(m))
   const [code] = (await once(child, 'exit')) as [number | null]
-  if (code !== 0 || peaks.length !== CLASS_COUNTS.length) throw new Error(`zero-shot-peak ${variant} exited with code ${String(code)}`)
+  if (code !== 0 || peaks.length !== counts.length) throw new Error(`zero-shot-peak ${variant} exited with code ${String(code)}`)
   return peaks
 }
 

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { LoadContext } from '@mlblocks/core'
 import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/transformers'
-import { combineRequests } from './combine.js'
+import { combineRequests, type PairJob } from './combine.js'
+import { plainTextTokenizer } from './plain-text.js'
 import { nliLabels, type NliLabels } from './scoring.js'
 import { DEFAULT_MODEL, type ZeroShotSettings } from './settings.js'
 
@@ -75,17 +76,50 @@ export interface Batching {
 
 export function nliModel(tokenizer: PreTrainedTokenizer, model: PreTrainedModel, batching?: Batching): NliModel {
   const labels = nliLabels((model.config as { label2id?: Record<string, number> }).label2id)
+  const textTokenizer = plainTextTokenizer(tokenizer)
   /** One forward pass over the pairs, padded to the longest. */
   const run = async (premises: readonly string[], hypotheses: readonly string[]): Promise<number[][]> => {
-    const inputs = tokenizer([...premises], { text_pair: [...hypotheses], padding: true, truncation: true })
+    const inputs = textTokenizer([...premises], { text_pair: [...hypotheses], padding: true, truncation: true })
     const { logits } = (await model(inputs)) as { logits: Tensor }
     return logits.tolist() as number[][]
   }
-  const combined = batching?.combine ? combineRequests(run, batching.maxPairs) : undefined
+  /** Tokens in a job's longest pair (taken as the one with the longest hypothesis): what its pass is padded to. */
+  const measure = ({ premise, hypotheses }: PairJob): number => {
+    const longest = hypotheses.reduce((a, b) => (b.length > a.length ? b : a), '')
+    const { input_ids } = textTokenizer(premise, { text_pair: longest, truncation: true, return_tensor: false }) as unknown as { input_ids: number[] }
+    return input_ids.length
+  }
+  const combined = batching?.combine ? combineRequests(run, { maxPairs: batching.maxPairs }, measure) : undefined
   return {
     labels,
-    logits: (premise, hypotheses) => (combined ? combined({ premise, hypotheses }) : run(hypotheses.map(() => premise), hypotheses)),
+    logits: (text, hypotheses) => {
+      const premise = fitPremise(textTokenizer, text, hypotheses)
+      return combined ? combined({ premise, hypotheses }) : run(hypotheses.map(() => premise), hypotheses)
+    },
   }
+}
+
+/**
+ * The text, cut at its end so that it fits the model beside the longest hypothesis (Hugging Face's
+ * `only_first` truncation). The tokenizer's own truncation cuts the pair's end instead, so the
+ * hypothesis and the closing `</s>` go: every class then scores alike, and BART, whose head reads
+ * the last `</s>`, fails the whole model call (every request combined with that text included).
+ */
+function fitPremise(tokenizer: PreTrainedTokenizer, premise: string, hypotheses: readonly string[]): string {
+  const max = (tokenizer as unknown as { model_max_length?: number }).model_max_length
+  if (!max || !Number.isFinite(max)) return premise
+  const tokens = (text: string, pair?: string) =>
+    (tokenizer(text, { ...(pair === undefined ? { add_special_tokens: false } : { text_pair: pair }), return_tensor: false }) as unknown as { input_ids: number[] }).input_ids
+  const longest = hypotheses.reduce((a, b) => (tokens(b).length > tokens(a).length ? b : a), hypotheses[0] ?? '')
+  let fitted = premise
+  // Decoding a prefix and tokenizing it again can come out a token or two longer: cut again until it fits.
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const excess = tokens(fitted, longest).length - max
+    if (excess <= 0) return fitted
+    const ids = tokens(fitted)
+    fitted = tokenizer.decode(ids.slice(0, Math.max(0, ids.length - excess - attempt)), { skip_special_tokens: true })
+  }
+  return fitted
 }
 
 interface ProgressInfo {
