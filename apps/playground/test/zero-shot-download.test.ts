@@ -161,7 +161,7 @@ describe.each(TINY_MODELS)('zero-shot-classification downloading its (tiny %s-ty
     const lateCache = mkdtempSync(join(tmpdir(), 'mlb-models-'))
     const port = await freePort()
     const env = { MLBLOCKS_ZSC_MODEL: 'tiny/nli', HF_ENDPOINT: `http://127.0.0.1:${port}/`, MLBLOCKS_MODELS_DIR: lateCache }
-    const server = await buildServer({ blocks: [zeroShotClassification(zeroShotSettings(env))] }, { loadRetry: { firstDelayMs: 300, maxDelayMs: 600 } })
+    const server = await buildServer({ blocks: [zeroShotClassification(zeroShotSettings(env))] }, { loadRetry: { firstDelayMs: 2000, maxDelayMs: 2000 } })
     await server.mlblocks.blocks.settled()
     const failed = (await server.inject('/blocks/zero-shot-classification')).json()
     expect(failed.status).toBe('failed')
@@ -173,7 +173,7 @@ describe.each(TINY_MODELS)('zero-shot-classification downloading its (tiny %s-ty
     expect(failed.retry_at).toEqual(expect.any(String))
     const predict = await server.inject({ method: 'POST', url: '/blocks/zero-shot-classification/predict', payload: SEED })
     expect(predict.statusCode).toBe(503)
-    expect(Number(predict.headers['retry-after'])).toBe(1)
+    expect([1, 2]).toContain(Number(predict.headers['retry-after']))
 
     const lateHub = await fakeHub(model.dir, { port })
     const end = Date.now() + 30_000

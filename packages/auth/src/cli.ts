@@ -31,7 +31,7 @@ const COMMANDS = ['create-admin', 'reset-password', 'list-users'] as const
 type Command = (typeof COMMANDS)[number]
 
 /** Reads a password without echoing it when stdin is a terminal; otherwise the first line of stdin. */
-export async function readPassword(prompt: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WritableStream = process.stderr): Promise<string> {
+async function readPassword(prompt: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WritableStream = process.stderr): Promise<string> {
   if (!input.isTTY) {
     const lines = createInterface({ input })
     for await (const line of lines) {

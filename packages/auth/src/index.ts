@@ -1,10 +1,11 @@
 import fastifyJwt from '@fastify/jwt'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyPluginAsync } from 'fastify'
-import { sql } from 'drizzle-orm'
+import { and, eq, sql } from 'drizzle-orm'
 import fp from 'fastify-plugin'
 import type { BlockAccess } from '@mlblocks/core'
-import { openDatabase } from './db/client.js'
+import { openDatabase, type Db } from './db/client.js'
+import { users } from './db/schema.js'
 import { migrateDatabase } from './db/migrate.js'
 import { RateLimited, RequestBudgetExceeded } from './errors.js'
 import { authenticate } from './hooks/authenticate.js'
@@ -32,6 +33,16 @@ export type { AuthOptions, AuthSettings } from './settings.js'
 export type { Principal } from './services/principal.js'
 export { authErrorCodes } from './errors.js'
 export type { BlockAccess }
+
+/** Whether any active admin exists (one indexed row at most). */
+async function hasActiveAdmin(db: Db): Promise<boolean> {
+  const rows = await db
+    .select({ id: users.userId })
+    .from(users)
+    .where(and(eq(users.role, 'admin'), eq(users.disabled, false)))
+    .limit(1)
+  return rows.length > 0
+}
 
 /**
  * Users, login tokens, API keys, roles and per-block access for MLBlocks. Registered by core's
@@ -91,6 +102,12 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
     await audit.prune(settings.auditRetentionMs)
     const admin = await users.bootstrapAdmin(settings.admin)
     if (admin === 'created') app.log.info({ username: settings.admin?.username }, 'auth: first admin created')
+    if (admin === 'skipped' && !(await hasActiveAdmin(database.db))) {
+      // Nobody can log in to manage users: say how to make the first admin (the server still starts).
+      app.log.warn(
+        `auth: there is no admin, so nobody can manage users: set MLBLOCKS_ADMIN_USERNAME and MLBLOCKS_ADMIN_PASSWORD to create one at start-up, or run \`mlblocks-auth create-admin <username>\` (${database.description}) while the server is stopped`,
+      )
+    }
     await preparePasswords()
     await database.subscribe?.(
       REVOCATIONS,

@@ -1,7 +1,7 @@
 import { createServer } from '@mlblocks/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { resolveSettings } from '../src/settings.js'
-import { ADMIN, as, describeEachBackend, buildAuthServer, createBackend, createUser, echo, issueKey, login, packageRoot, type Backend } from './helpers.js'
+import { ADMIN, as, describeEachBackend, buildAuthServer, createBackend, createUser, echo, issueKey, login, logCollector, packageRoot, type Backend } from './helpers.js'
 
 const OFF = ', or set AUTH_ENABLED=false to turn auth off.'
 const good = { jwtSecret: 'x'.repeat(32), env: {} }
@@ -102,8 +102,30 @@ describeEachBackend('start-up and restarts (%s database)', (backendName) => {
     // …but with no active admin left, a name that belongs to a plain user stops start-up.
     await backend.query(`update mlblocks_auth.users set role = 'user' where username = 'helper'`)
     await expect(buildAuthServer({ backend, options: { adminUsername: 'taken' } })).rejects.toThrow(
-      "MLBLOCKS_ADMIN_USERNAME 'taken' belongs to a user who is not an active admin, and no admin exists: choose another name, or promote that user with `mlblocks-auth create-admin`, or set AUTH_ENABLED=false to turn auth off.",
+      "MLBLOCKS_ADMIN_USERNAME 'taken' belongs to a user who is not an active admin, and no admin exists: choose another name, or promote that user with `mlblocks-auth create-admin taken --force`, or set AUTH_ENABLED=false to turn auth off.",
     )
+  })
+
+  it('warns at start-up when there is no admin at all, naming the settings and the CLI that fix it; not once one exists', async () => {
+    backend = await createBackend(backendName)
+    const noAdmin = { adminUsername: undefined, adminPassword: undefined }
+    const log = logCollector()
+    const lonely = await buildAuthServer({ backend, options: noAdmin, logStream: log.stream })
+    await lonely.close()
+    const warnings = log.text().split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((l) => l.level === 40)
+    expect(warnings.map((w) => w.msg)).toEqual([
+      expect.stringMatching(
+        /^auth: there is no admin, so nobody can manage users: set MLBLOCKS_ADMIN_USERNAME and MLBLOCKS_ADMIN_PASSWORD to create one at start-up, or run `mlblocks-auth create-admin <username>` \(.+\) while the server is stopped$/,
+      ),
+    ])
+
+    // With the bootstrap settings the admin is created, and later starts without them stay quiet.
+    const first = await buildAuthServer({ backend, logStream: logCollector().stream })
+    await first.close()
+    const quiet = logCollector()
+    const later = await buildAuthServer({ backend, options: noAdmin, logStream: quiet.stream })
+    await later.close()
+    expect(quiet.text()).not.toContain('there is no admin')
   })
 
   it('limits login attempts per client address: 429 MLB_RATE_LIMITED with Retry-After', async () => {

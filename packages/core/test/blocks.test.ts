@@ -223,16 +223,23 @@ describe('a failed load is retried', () => {
   it('with a capped back-off: failed with retry_at, then loading again, then ready by itself; logged each time', async () => {
     const { block, calls } = flakyBlock('late', 3)
     const log = logCollector()
-    app = await buildTestServer({ blocks: [block] }, { loadRetry: { firstDelayMs: 600, maxDelayMs: 900 }, logStream: log.stream, server: { logLevel: 'info' } })
+    // Delays long enough that a loaded machine still sees each state before the next attempt.
+    app = await buildTestServer({ blocks: [block] }, { loadRetry: { firstDelayMs: 1500, maxDelayMs: 2000 }, logStream: log.stream, server: { logLevel: 'info' } })
     await app.mlblocks.blocks.settled()
     const failed = (await app.inject('/blocks/late')).json()
     expect(failed).toMatchObject({ status: 'failed', reason: 'model folder /models/late is not there yet (attempt 1)' })
     expect(Date.parse(failed.retry_at) - Date.now()).toBeGreaterThan(0)
-    expect(Date.parse(failed.retry_at) - Date.now()).toBeLessThanOrEqual(600)
+    expect(Date.parse(failed.retry_at) - Date.now()).toBeLessThanOrEqual(1500)
     const predict = await app.inject({ method: 'POST', url: '/blocks/late/predict', payload: { n: 1 } })
-    expect(predict.headers['retry-after']).toBe('1')
+    const retryAfter = Math.ceil((Date.parse(failed.retry_at) - Date.now()) / 1000)
+    expect(Number(predict.headers['retry-after'])).toBeGreaterThanOrEqual(Math.max(1, retryAfter))
+    expect(Number(predict.headers['retry-after'])).toBeLessThanOrEqual(2)
     expect(predict.json()).toEqual(
-      errorShape(503, 'MLB_BLOCK_FAILED', "Block 'late' failed to load: model folder /models/late is not there yet (attempt 1). Next attempt in 1 s."),
+      errorShape(
+        503,
+        'MLB_BLOCK_FAILED',
+        `Block 'late' failed to load: model folder /models/late is not there yet (attempt 1). Next attempt in ${predict.headers['retry-after']} s.`,
+      ),
     )
 
     await until(async () => (await app!.inject('/blocks/late')).json().status === 'ready')
@@ -240,11 +247,10 @@ describe('a failed load is retried', () => {
     expect((await app.inject({ method: 'POST', url: '/blocks/late/predict', payload: { n: 7 } })).json()).toEqual({ n: 7 })
     expect((await app.inject('/readyz')).statusCode).toBe(200)
     const lines = log.lines.map((l) => JSON.parse(l)).filter((l) => l.block === 'late')
-    expect(lines.filter((l) => l.level === 50).map((l) => l.msg)).toEqual([
-      'block failed to load; trying again in 600 ms',
-      'block failed to load; trying again in 900 ms', // 1200 capped at 900
-      'block failed to load; trying again in 900 ms',
-    ])
+    const failures = lines.filter((l) => l.level === 50)
+    expect(failures.map((l) => l.delayMs)).toEqual([1500, 2000, 2000]) // 3000 capped at 2000
+    expect(failures.map((l) => l.msg)).toEqual(Array(3).fill('block failed to load; trying again in 2 s'))
+    expect(failures.map((l) => l.err.message)).toEqual([1, 2, 3].map((n) => `model folder /models/late is not there yet (attempt ${n})`))
     expect(lines.filter((l) => l.msg === 'loading block again').map((l) => l.attempt)).toEqual([2, 3, 4])
     expect(lines.at(-1)).toMatchObject({ msg: 'block ready', attempt: 4 })
   })

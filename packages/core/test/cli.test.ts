@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterEach, describe, expect, it } from 'vitest'
 
@@ -123,6 +125,24 @@ describe('mlblocks start', { timeout: 20_000 }, () => {
     const { code, stderr } = await run(`${fixtures}${dir}`, ['start', '--port', '0'])
     expect(code).toBe(1)
     expect(stderr).toMatch(message)
+  })
+
+  it('loads a CommonJS plugin package whose function is exports.default, in plain Node (no test-runner interop)', async () => {
+    const app = mkdtempSync(join(tmpdir(), 'mlb-cjs-app-'))
+    try {
+      const dir = join(app, 'node_modules', 'cjs-default-plugin')
+      mkdirSync(dir, { recursive: true })
+      for (const file of ['package.json', 'index.js']) copyFileSync(join(fixtures, 'cjs-default-plugin', file), join(dir, file))
+      writeFileSync(
+        join(app, 'mlblocks.config.mjs'),
+        `export default { blocks: [{ name: 'echo', description: 'x', input: { type: 'object' }, output: { type: 'object' }, predict: async (x) => x }],
+          plugins: [{ module: 'cjs-default-plugin', options: { greeting: 'from cjs' } }] }\n`,
+      )
+      const { url } = await start(app, ['--port', '0'])
+      expect(await (await fetch(`${url}/cjs-default`)).json()).toEqual({ loaded: true, greeting: 'from cjs' })
+    } finally {
+      rmSync(app, { recursive: true, force: true })
+    }
   })
 
   it('logs one JSON object per line when stdout is not a terminal', async () => {

@@ -114,6 +114,7 @@ describe('plugin registry', () => {
   })
 
   it('loads a CommonJS package whose plugin is `exports.default` (as fastify-metrics ships), from the app folder', async () => {
+    // In-process, vitest's own CJS interop already unwraps the default: test/cli.test.ts checks plain Node.
     const root = tempDir('cjs')
     const dir = join(root, 'node_modules', 'cjs-default-plugin')
     mkdirSync(dir, { recursive: true })

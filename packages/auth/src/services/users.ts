@@ -133,7 +133,7 @@ export class Users {
       const [taken] = await tx.select().from(users).where(eq(users.username, admin.username))
       if (taken) {
         throw new AuthSettingError(
-          `MLBLOCKS_ADMIN_USERNAME '${admin.username}' belongs to a user who is not an active admin, and no admin exists: choose another name, or promote that user with \`mlblocks-auth create-admin\``,
+          `MLBLOCKS_ADMIN_USERNAME '${admin.username}' belongs to a user who is not an active admin, and no admin exists: choose another name, or promote that user with \`mlblocks-auth create-admin ${admin.username} --force\``,
         )
       }
       await tx.insert(users).values({ username: admin.username, hashedPassword, role: 'admin', blocks: ['*'] })

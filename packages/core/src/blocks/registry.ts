@@ -106,7 +106,7 @@ export class BlockRegistry {
       const delayMs = Math.min(this.#retry.firstDelayMs * 2 ** (attempt - 1), this.#retry.maxDelayMs)
       const retryAt = new Date(Date.now() + delayMs)
       entry.state = { status: 'failed', reason, retryAt, attempt }
-      log.error({ err, attempt, retryAt: retryAt.toISOString() }, `block failed to load; trying again in ${formatDelay(delayMs)}`)
+      log.error({ err, attempt, delayMs, retryAt: retryAt.toISOString() }, `block failed to load; trying again in ${formatDelay(delayMs)}`)
       const timer = setTimeout(() => {
         this.#timers.delete(timer)
         void this.#load(entry, parentLog, signal, attempt + 1)
