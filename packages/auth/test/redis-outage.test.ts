@@ -21,6 +21,7 @@ describe.skipIf(!haveRedis).each(backendNames)('Redis dying mid-run (%s database
     port = await freePort()
     redis = await startRedis(port)
     probe = new Redis({ port, lazyConnect: true })
+    probe.on('error', () => undefined) // it sees the outage too
     await probe.connect()
     app = await buildAuthServer({
       backend,
@@ -45,7 +46,7 @@ describe.skipIf(!haveRedis).each(backendNames)('Redis dying mid-run (%s database
     expect(ttls.address).toBeGreaterThan(0)
     expect(ttls.address).toBeLessThanOrEqual(60_000)
     expect(ttls.user).toBeGreaterThan(0)
-    expect(ttls.user).toBeLessThanOrEqual(4 * 600_000) // forgotten after four caps (or an hour)
+    expect(ttls.user).toBeLessThanOrEqual(Math.max(3_600_000, 4 * 600_000)) // forgotten after an hour, or four caps
     expect(ttls.wait).toBeGreaterThan(0)
     expect(ttls.wait).toBeLessThanOrEqual(600_000)
   }, SLOW)
@@ -91,6 +92,7 @@ describe.skipIf(!haveRedis).each(backendNames)('Redis dying mid-run (%s database
     }
     probe.disconnect()
     probe = new Redis({ port, lazyConnect: true })
+    probe.on('error', () => undefined) // it sees the outage too
     await probe.connect()
     expect((await attempt('after-user', 'wrong password')).statusCode).toBe(401)
     expect(await probe.exists('mlblocks:auth:login:user:after-user')).toBe(1) // counted in Redis again

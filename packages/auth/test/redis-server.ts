@@ -26,6 +26,7 @@ export async function freePort(): Promise<number> {
 export async function startRedis(port: number): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
   const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  probe.on('error', () => undefined) // until it starts
   for (let i = 0; i < 100; i++) {
     try {
       await probe.connect()
