@@ -122,7 +122,15 @@ async function refreshStatus() {
     showClassifier()
     status.dataset.state = block.status
     if (block.status === 'ready') status.textContent = 'Model ready.'
-    else if (block.status === 'failed') status.textContent = `The model failed to load: ${block.reason ?? 'no reason given'}`
+    else if (block.status === 'failed') {
+      status.textContent = `The model failed to load: ${block.reason ?? 'no reason given'}`
+      // The server tries again by itself: say when, and look again once it has.
+      const retryAt = typeof block.retry_at === 'string' ? Date.parse(block.retry_at) : Number.NaN
+      if (Number.isFinite(retryAt)) {
+        status.textContent += ` Trying again at ${new Date(retryAt).toLocaleTimeString()}.`
+        statusTimer = setTimeout(refreshStatus, Math.min(Math.max(retryAt - Date.now(), 0) + 1000, 60_000))
+      }
+    }
     else {
       const pct = typeof block.progress === 'number' ? ` (${Math.round(block.progress * 100)}%)` : ''
       status.textContent = `Loading the model${pct}…`

@@ -123,9 +123,9 @@ describe('zero-shot-classification on the tiny model (offline, real transformers
 describe('zero-shot-classification with a missing model folder', () => {
   it('fails to load: block failed, /readyz 503, predict 503 naming MLBLOCKS_ZSC_MODEL', async () => {
     const missing = `${model.dir}-missing`
-    const server = await buildServer({ blocks: [zeroShotClassification(zeroShotSettings({ MLBLOCKS_ZSC_MODEL: missing }))] })
+    const server = await buildServer({ blocks: [zeroShotClassification(zeroShotSettings({ MLBLOCKS_ZSC_MODEL: missing }))] }, { loadRetry: false })
     await server.mlblocks.blocks.settled()
-    const reason = `MLBLOCKS_ZSC_MODEL points to ${missing}, which does not exist. Set it to a model folder or a hub id.`
+    const reason = `MLBLOCKS_ZSC_MODEL points to the folder ${missing}, which does not exist: put the model there (config.json, tokenizer files, onnx/), or set MLBLOCKS_ZSC_MODEL to a hub id such as Xenova/bart-large-mnli.`
     expect((await server.inject('/blocks/zero-shot-classification')).json()).toMatchObject({ status: 'failed', reason })
     const readyz = await server.inject('/readyz')
     expect(readyz.statusCode).toBe(503)

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // mlblocks-auth: recovery tools that work on the same database as the plugin (DATABASE_URL, or the
 // embedded database under MLBLOCKS_DATA_DIR). Passwords are read from standard input, never from
-// the command line, where other users could see them.
+// the command line, where other users could see them; on a terminal they are not echoed.
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { parseArgs } from 'node:util'
 import { openDatabase } from './db/client.js'
 import { migrateDatabase } from './db/migrate.js'
 import { sql } from 'drizzle-orm'
@@ -11,22 +14,67 @@ import { Users, findByUsername } from './services/users.js'
 import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN, describeDatabase, resolveDatabase } from './settings.js'
 
 const USAGE = `Usage:
-  mlblocks-auth create-admin <username>     create an admin, or make an existing user an active admin
+  mlblocks-auth create-admin <username> [--force] [--new-database]
+                                            create an admin; --force makes an existing user an active
+                                            admin with the new password
   mlblocks-auth reset-password <username>   set a new password (revokes the user's tokens and keys)
   mlblocks-auth list-users
   mlblocks-auth unlock <username>           lift the user's login back-off on every running server
+  mlblocks-auth --version | --help | <command> --help
 
 Passwords are read from standard input, e.g.  printf '%s' "$NEW_PASSWORD" | mlblocks-auth reset-password ada
-Database: DATABASE_URL, or the embedded database in MLBLOCKS_DATA_DIR (default ./.mlblocks).`
+(on a terminal they are asked for, and not shown).
+Database: DATABASE_URL, or the embedded database in MLBLOCKS_DATA_DIR (default ./.mlblocks, from the
+folder the server runs in); --new-database lets create-admin create an embedded one that is not there yet.`
 
-async function readPassword(): Promise<string> {
-  if (process.stdin.isTTY) process.stderr.write('Password (input is shown; prefer piping it): ')
-  const lines = createInterface({ input: process.stdin })
-  for await (const line of lines) {
-    lines.close()
-    return line
+/** A mistake in how the CLI was called: printed as one line followed by the usage. */
+class UsageError extends Error {}
+
+const COMMANDS = ['create-admin', 'reset-password', 'list-users', 'unlock'] as const
+type Command = (typeof COMMANDS)[number]
+
+/** Reads a password without echoing it when stdin is a terminal; otherwise the first line of stdin. */
+export async function readPassword(prompt: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WritableStream = process.stderr): Promise<string> {
+  if (!input.isTTY) {
+    const lines = createInterface({ input })
+    for await (const line of lines) {
+      lines.close()
+      return line
+    }
+    return ''
   }
-  return ''
+  // Echo off before the prompt shows, so that nothing typed after it is ever shown.
+  input.setRawMode(true)
+  output.write(prompt)
+  input.resume()
+  input.setEncoding('utf8')
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      let typed = ''
+      const onData = (chunk: string) => {
+        for (const ch of chunk) {
+          if (ch === '\r' || ch === '\n' || ch === '\u0004') {
+            input.off('data', onData)
+            output.write('\n')
+            resolve(typed)
+            return
+          }
+          if (ch === '\u0003') {
+            input.off('data', onData)
+            output.write('\n')
+            reject(new Error('cancelled'))
+            return
+          }
+          if (ch === '\u007f' || ch === '\b') typed = [...typed].slice(0, -1).join('')
+          else if (ch >= ' ') typed += ch
+        }
+      }
+      input.on('data', onData)
+    })
+  } finally {
+    input.setRawMode(false)
+    input.pause()
+  }
 }
 
 function checkPassword(password: string): string {
@@ -34,6 +82,32 @@ function checkPassword(password: string): string {
     throw new Error(`the password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`)
   }
   return password
+}
+
+/** On a terminal, asks twice, so that a typo (which cannot be seen) does not become the password. */
+async function askPassword(): Promise<string> {
+  const password = checkPassword(await readPassword('New password (not shown): '))
+  if (process.stdin.isTTY && (await readPassword('Again: ')) !== password) throw new Error('the two passwords differ; nothing was changed')
+  return password
+}
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+        force: { type: 'boolean' },
+        'new-database': { type: 'boolean' },
+      },
+    })
+  } catch (err) {
+    // Node's parseArgs says e.g. "Unknown option '--frce'. To specify a positional argument ...".
+    const message = err instanceof Error ? err.message.split('. ')[0]!.replace(/\.$/, '') : String(err)
+    throw new UsageError(message)
+  }
 }
 
 /**
@@ -83,18 +157,29 @@ async function unlock(username: string): Promise<void> {
   }
 }
 
-async function main([command, username, ...rest]: string[]): Promise<void> {
-  if (!command || command === '--help' || command === '-h') return void console.log(USAGE)
-  if (command === 'unlock') {
-    if (!username || rest.length > 0) throw new Error(`unknown or incomplete command.\n${USAGE}`)
-    if (!new RegExp(USERNAME_PATTERN).test(username)) throw new Error('a username is 1-64 letters, digits or . _ @ -')
-    return unlock(username)
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv)
+  const [command, username, ...rest] = positionals
+  if (values.version) return void console.log(version())
+  if (values.help || command === undefined) return void console.log(USAGE)
+  if (!COMMANDS.includes(command as Command)) throw new UsageError(`unknown command '${command}'`)
+  const needsName = command !== 'list-users'
+  if (needsName && !username) throw new UsageError(`${command} needs a username`)
+  if ((needsName ? rest : [username, ...rest]).some((a) => a !== undefined)) {
+    throw new UsageError(`unexpected argument '${(needsName ? rest : [username, ...rest]).join(' ')}'`)
   }
-  const needsName = command === 'create-admin' || command === 'reset-password'
-  if ((needsName && (!username || rest.length > 0)) || (!needsName && command !== 'list-users')) throw new Error(`unknown or incomplete command.\n${USAGE}`)
+  if (values.force && command !== 'create-admin') throw new UsageError('--force only goes with create-admin')
+  if (values['new-database'] && command !== 'create-admin') throw new UsageError('--new-database only goes with create-admin')
   if (needsName && !new RegExp(USERNAME_PATTERN).test(username!)) throw new Error('a username is 1-64 letters, digits or . _ @ -')
+  if (command === 'unlock') return unlock(username!)
 
   const settings = resolveDatabase()
+  if (settings.kind === 'embedded' && !existsSync(join(settings.dir, 'auth-db')) && !values['new-database']) {
+    const create = command === 'create-admin' ? ', or pass --new-database to create one there' : ''
+    throw new Error(
+      `no database found: looked for the embedded database in ${settings.dir}. Run this from the folder the server runs in (under pnpm start: apps/playground), or set MLBLOCKS_DATA_DIR or DATABASE_URL${create}`,
+    )
+  }
   const database = await openDatabase(settings)
   try {
     await migrateDatabase(database)
@@ -105,7 +190,12 @@ async function main([command, username, ...rest]: string[]): Promise<void> {
       for (const u of rows) console.log([u.username, u.role, u.disabled, u.createdAt.toISOString(), u.userId].join('\t'))
       return
     }
-    const password = checkPassword(await readPassword())
+    const before = await findByUsername(database.db, username!)
+    if (command === 'create-admin' && before && !values.force) {
+      throw new Error(`a user named '${username}' already exists (${before.role}${before.disabled ? ', disabled' : ''}): pass --force to make them an active admin with a new password, or choose another name`)
+    }
+    if (command === 'reset-password' && !before) throw new Error(`no user named '${username}'`)
+    const password = await askPassword()
     const existing = await findByUsername(database.db, username!)
     if (command === 'create-admin') {
       if (existing) {
@@ -125,7 +215,15 @@ async function main([command, username, ...rest]: string[]): Promise<void> {
   }
 }
 
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
+}
+
 main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`mlblocks-auth: ${err.message}.\n\n${USAGE}\n`)
+    process.exit(2)
+  }
   const message = err instanceof Error ? err.message : String(err)
   // The server's off switch means nothing to the CLI: drop it from shared settings errors.
   process.stderr.write(`mlblocks-auth: ${message.replace(/, or set AUTH_ENABLED=false to turn auth off\.$/, '.')}\n`)

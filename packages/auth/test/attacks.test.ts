@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   ADMIN,
   as,
-  backendNames,
+  describeEachBackend,
   buildAuthServer,
   createBackend,
   createUser,
@@ -30,7 +30,7 @@ function jwt(header: Record<string, unknown>, payload: Record<string, unknown>, 
 const PASSWORD = 'a long enough password'
 const err = (statusCode: number, code: string) => ({ statusCode, code, error_message: expect.any(String) })
 
-describe.each(backendNames)('auth under attack (%s database)', (backendName) => {
+describeEachBackend('auth under attack (%s database)', (backendName) => {
   let backend: Backend
   let app: FastifyInstance
   let admin: string

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { ADMIN, as, backendNames, buildAuthServer, createBackend, createUser, issueKey, login, type Backend } from './helpers.js'
+import { ADMIN, as, describeEachBackend, buildAuthServer, createBackend, createUser, issueKey, login, type Backend } from './helpers.js'
 
 interface Event {
   event_id: number
@@ -14,7 +14,7 @@ interface Event {
   request_id: string | null
 }
 
-describe.each(backendNames)('the audit log (%s database)', (backendName) => {
+describeEachBackend('the audit log (%s database)', (backendName) => {
   let backend: Backend
   let app: FastifyInstance
   let admin: string
@@ -85,7 +85,7 @@ describe.each(backendNames)('the audit log (%s database)', (backendName) => {
   })
 })
 
-describe.each(backendNames)('audit retention (%s database)', (backendName) => {
+describeEachBackend('audit retention (%s database)', (backendName) => {
   afterEach(() => vi.useRealTimers())
 
   it('drops events older than AUTH_AUDIT_RETENTION at start-up', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { once } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import { packageRoot, SECRET } from './helpers.js'
+import { needs } from '../../../test-support/services.js'
 
 const AUTH_MODULES = ['@mlblocks/auth', '@node-rs/argon2', 'drizzle-orm', 'postgres', '@electric-sql/pglite', '@fastify/jwt']
 
@@ -78,8 +79,7 @@ describe('with auth off', () => {
     expect(on.hooks).toContain('mlblocksAuthenticate')
   })
 
-  // Declared only where a Postgres server is given, as the other Postgres tests are.
-  if (process.env.TEST_DATABASE_URL) it('loads the postgres driver when DATABASE_URL is set', async () => {
+  needs('postgres').it('loads the postgres driver when DATABASE_URL is set', async () => {
     const on = await probe({ AUTH_ENABLED: 'true', AUTH_JWT_SECRET: SECRET, DATABASE_URL: process.env.TEST_DATABASE_URL! })
     expect(loaded(on.scripts)).toEqual(AUTH_MODULES.filter((m) => m !== '@electric-sql/pglite'))
   })

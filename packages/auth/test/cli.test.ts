@@ -1,12 +1,15 @@
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildAuthServer, createBackend, login, type Backend } from './helpers.js'
 
 const cli = new URL('../dist/cli.js', import.meta.url).pathname
 
-async function run(args: string[], env: Record<string, string>, stdin = '') {
-  const child = spawn(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH ?? '', ...env } })
+async function run(args: string[], env: Record<string, string>, stdin = '', cwd?: string) {
+  const child = spawn(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, ...(cwd ? { cwd } : {}) })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => (stdout += d))
@@ -26,7 +29,7 @@ describe('mlblocks-auth (recovery CLI)', () => {
   afterAll(() => backend?.drop())
 
   it('creates an admin, lists users, resets a password — on the same database the plugin uses', async () => {
-    const created = await run(['create-admin', 'rescuer'], env, 'rescuer password 1\n')
+    const created = await run(['create-admin', 'rescuer', '--new-database'], env, 'rescuer password 1\n')
     expect(created).toMatchObject({ code: 0, stdout: expect.stringContaining('Created the admin rescuer') })
     const list = await run(['list-users'], env)
     expect(list.stdout).toMatch(/^username\trole\tdisabled\tcreated\tuser_id\nrescuer\tadmin\tfalse\t/)
@@ -42,8 +45,55 @@ describe('mlblocks-auth (recovery CLI)', () => {
     await again.close()
   })
 
-  it('makes an existing user an active admin again with create-admin', async () => {
-    expect((await run(['create-admin', 'rescuer'], env, 'rescuer password 3\n')).stdout).toContain('rescuer is now an active admin')
+  it('refuses create-admin on an existing user unless told --force, then makes them an active admin again', async () => {
+    const refused = await run(['create-admin', 'rescuer'], env, 'rescuer password 3\n')
+    expect(refused).toMatchObject({
+      code: 1,
+      stderr: "mlblocks-auth: a user named 'rescuer' already exists (admin): pass --force to make them an active admin with a new password, or choose another name\n",
+    })
+    const app = await buildAuthServer({ backend, options: { adminUsername: undefined, adminPassword: undefined } })
+    expect(await login(app, 'rescuer', 'rescuer password 2')).toBeTruthy() // the password did not change
+    await app.close()
+    expect((await run(['create-admin', 'rescuer', '--force'], env, 'rescuer password 3\n')).stdout).toContain('rescuer is now an active admin')
+  })
+
+  it('prints its version, and help for a command instead of running it', async () => {
+    const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
+    expect(await run(['--version'], env)).toMatchObject({ code: 0, stdout: `${version}\n` })
+    const help = await run(['list-users', '--help'], env)
+    expect(help.code).toBe(0)
+    expect(help.stdout).toMatch(/^Usage:\n {2}mlblocks-auth create-admin/)
+    expect(help.stdout).not.toContain('user_id')
+  })
+
+  it.each([
+    [['--frce'], "mlblocks-auth: Unknown option '--frce'."],
+    [['list-users', 'extra'], "mlblocks-auth: unexpected argument 'extra'."],
+    [['create-admin'], 'mlblocks-auth: create-admin needs a username.'],
+    [['drop-users'], "mlblocks-auth: unknown command 'drop-users'."],
+    [['reset-password', 'ada', '--force'], 'mlblocks-auth: --force only goes with create-admin.'],
+  ])('answers %o with one line and the usage, exit code 2', async (args, line) => {
+    const result = await run(args, env)
+    expect(result.code).toBe(2)
+    expect(result.stderr.split('\n')[0]).toBe(line)
+    expect(result.stderr).toContain('\nUsage:\n')
+    expect(result.stderr).not.toContain('TypeError')
+  })
+
+  it('says where it looked, and creates nothing, when run from a folder without a database', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'mlb-cli-empty-'))
+    try {
+      for (const args of [['list-users'], ['reset-password', 'ada'], ['create-admin', 'ada']]) {
+        const result = await run(args, {}, 'a long enough password\n', empty)
+        expect(result.code).toBe(1)
+        expect(result.stderr).toMatch(
+          new RegExp(`^mlblocks-auth: no database found: looked for the embedded database in ${join(empty, '.mlblocks')}\\. .*set MLBLOCKS_DATA_DIR or DATABASE_URL`),
+        )
+        expect(existsSync(join(empty, '.mlblocks'))).toBe(false)
+      }
+    } finally {
+      rmSync(empty, { recursive: true, force: true })
+    }
   })
 
   it.each([
@@ -53,5 +103,37 @@ describe('mlblocks-auth (recovery CLI)', () => {
   ])('refuses %o with one line and exit code 1', async (args, stdin, message) => {
     const result = await run(args, env, stdin)
     expect(result).toMatchObject({ code: 1, stderr: message })
+  })
+})
+
+// `script` (util-linux) runs the CLI on a pseudo-terminal, as a person at a terminal would.
+const hasScript = spawnSync('script', ['--version']).status === 0
+if (!hasScript) {
+  if (process.env.CI === 'true') throw new Error('CI=true but `script` (util-linux) is missing: install util-linux to run the terminal test of mlblocks-auth')
+  console.warn('SKIP mlblocks-auth terminal test: `script` (util-linux) is not installed; install it to run the test')
+}
+
+describe.skipIf(!hasScript)('mlblocks-auth on a terminal', () => {
+  it('asks for the password twice and never echoes it', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlb-cli-pty-'))
+    try {
+      const command = `${process.execPath} ${cli} create-admin ptyadmin --new-database`
+      const child = spawn('script', ['-qec', command, '/dev/null'], { env: { PATH: process.env.PATH ?? '', MLBLOCKS_DATA_DIR: dir, TERM: 'dumb' } })
+      let screen = ''
+      const typed = 'typed on a terminal 1'
+      child.stdout.on('data', (d: Buffer) => {
+        screen += d
+        // Type only once the prompt shows, as a person would: each prompt is answered once.
+        if (/\(not shown\): $|Again: $/.test(screen)) child.stdin.write(`${typed}\r`)
+      })
+      const [code] = (await once(child, 'exit')) as [number]
+      expect(screen).toContain('New password (not shown): ')
+      expect(screen).toContain('Again: ')
+      expect(screen).toContain('Created the admin ptyadmin')
+      expect(screen).not.toContain(typed)
+      expect(code).toBe(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN, as, backendNames, bearer, buildAuthServer, createBackend, createUser, issueKey, login, UNAUTHORIZED, type Backend } from './helpers.js'
+import { ADMIN, as, describeEachBackend, bearer, buildAuthServer, createBackend, createUser, issueKey, login, UNAUTHORIZED, type Backend } from './helpers.js'
 
 const err = (statusCode: number, code: string, error_message: unknown = expect.any(String)) => ({ statusCode, code, error_message })
 
-describe.each(backendNames)('auth endpoints (%s database)', (backendName) => {
+describeEachBackend('auth endpoints (%s database)', (backendName) => {
   let backend: Backend
   let app: FastifyInstance
   let admin: string

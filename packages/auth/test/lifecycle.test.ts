@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { as, backendNames, buildAuthServer, createBackend, createUser, issueKey, login, UNAUTHORIZED, type Backend } from './helpers.js'
+import { as, describeEachBackend, buildAuthServer, createBackend, createUser, issueKey, login, UNAUTHORIZED, type Backend } from './helpers.js'
 
 const PASSWORD = 'a long enough password'
 
-describe.each(backendNames)('credentials over their lifetime (%s database)', (backendName) => {
+describeEachBackend('credentials over their lifetime (%s database)', (backendName) => {
   let backend: Backend
   let app: FastifyInstance
   let admin: string

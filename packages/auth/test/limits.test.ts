@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 // The module instance the plugin runs (core imports auth's build), to count the password checks it makes.
 import { workers } from '../dist/services/passwords.js'
-import { ADMIN, as, backendNames, buildAuthServer, createBackend, createUser, issueKey, login, type Backend } from './helpers.js'
+import { ADMIN, as, describeEachBackend, buildAuthServer, createBackend, createUser, issueKey, login, type Backend } from './helpers.js'
 
 /** argon2 runs at idle CPU priority: on a busy machine these tests take minutes, not seconds. */
 const SLOW = 240_000
@@ -18,7 +18,7 @@ async function auditOf(app: FastifyInstance, action: string) {
   return res.json() as Array<{ action: string; target: string | null; status: number | null; client_address: string | null; actor_name: string | null }>
 }
 
-describe.each(backendNames)('login limits (%s database)', (backendName) => {
+describeEachBackend('login limits (%s database)', (backendName) => {
   let backend: Backend | undefined
   let app: FastifyInstance | undefined
   afterEach(async () => {

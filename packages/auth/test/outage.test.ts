@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { as, buildAuthServer, createBackend, createUser, issueKey, login, type Backend } from './helpers.js'
+import { needs } from '../../../test-support/services.js'
 
 const pgUrl = process.env.TEST_DATABASE_URL
 
@@ -45,7 +46,7 @@ async function relay(target: URL) {
 }
 
 // Declared only where a Postgres server is given (TEST_DATABASE_URL; .ci/run sets it).
-if (pgUrl) describe('a database outage under load', () => {
+needs('postgres').describe('a database outage under load', () => {
   let backend: Backend | undefined
   afterEach(async () => {
     await backend?.drop()
@@ -55,7 +56,7 @@ if (pgUrl) describe('a database outage under load', () => {
   it('answers every request (200 or 503, never a 500 or a hang), recovers by itself, and loses no user, key or token', async () => {
     backend = await createBackend('postgres')
     const database = new URL(backend.options.databaseUrl!).pathname.slice(1)
-    const tcp = await relay(new URL(pgUrl))
+    const tcp = await relay(new URL(pgUrl!))
     const app = await buildAuthServer({ backend, options: { databaseUrl: tcp.url(database), cacheTtl: '0' } })
     const admin = await login(app)
     const user = await createUser(app, admin, { username: 'steady', blocks: ['echo'] })

@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { ARGON2, checkPassword, hashPassword } from '../src/services/passwords.js'
 import { SCHED_IDLE, threadNiceValues, threadPolicies } from './helpers.js'
+import { needs } from '../../../test-support/services.js'
 
 /** chrt(1) is what puts the hashing threads under SCHED_IDLE; util-linux ships it on Debian, where CI runs. */
-const hasChrt = spawnSync('chrt', ['--help'], { stdio: 'ignore' }).status === 0
 
 describe('passwords', () => {
   it('are hashed with argon2id at no less than OWASP’s minimum: 19 MiB, 2 iterations, 1 lane', async () => {
@@ -40,7 +39,7 @@ describe('passwords', () => {
     expect(others.filter((nice) => nice === 19).length).toBeGreaterThanOrEqual(1)
   })
 
-  it.runIf(process.platform === 'linux' && hasChrt)('hash under SCHED_IDLE where chrt(1) is on the PATH: a waking request preempts a hash at once', async () => {
+  needs('chrt').it('hash under SCHED_IDLE where chrt(1) is on the PATH: a waking request preempts a hash at once', async () => {
     await hashPassword('a password so that a worker has started')
     const [main, ...others] = threadPolicies()
     expect(main).toBe(0) // SCHED_OTHER

@@ -1,15 +1,13 @@
 import type { ChildProcess } from 'node:child_process'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
-import { freePort, haveRedis, kill, requireRedisServer, startRedis } from './redis-server.js'
-import { as, backendNames, buildAuthServer, createBackend, createUser, issueKey, login, logCollector, type Backend } from './helpers.js'
+import { freePort, kill, redisServer, startRedis } from './redis-server.js'
+import { as, describeEachBackend, buildAuthServer, createBackend, createUser, issueKey, login, logCollector, type Backend } from './helpers.js'
 
 const SLOW = 240_000
 
-requireRedisServer('redis-outage.test.ts')
-
-describe.skipIf(!haveRedis).each(backendNames)('Redis dying mid-run (%s database)', (backendName) => {
+redisServer.describe('Redis dying mid-run', () => describeEachBackend('%s database', (backendName) => {
   let backend: Backend
   let port: number
   let redis: ChildProcess
@@ -99,5 +97,4 @@ describe.skipIf(!haveRedis).each(backendNames)('Redis dying mid-run (%s database
     expect((await block()).statusCode).toBe(200)
     expect(log.text().split('\n').filter((l) => l.includes('Redis is unreachable'))).toHaveLength(1)
   }, SLOW)
-})
-
+}))

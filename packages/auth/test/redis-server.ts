@@ -1,19 +1,12 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer as createTcpServer, type AddressInfo } from 'node:net'
 import { Redis } from 'ioredis'
+import { needs } from '../../../test-support/services.js'
 
 /** A real redis-server this file starts on a free port, and kills. */
-export const haveRedis = spawnSync('redis-server', ['--version']).status === 0
-
-/** Call at the top of a file that needs redis-server: one visible line when it is missing, and a failure under CI=true. */
-export function requireRedisServer(file: string): boolean {
-  if (haveRedis) return true
-  const line = `${file}: skipped, redis-server is not on the PATH (apt-get install -y redis-server runs it)`
-  if (process.env.CI === 'true') throw new Error(`${line}; CI=true needs it`)
-  console.warn(line)
-  return false
-}
+/** Tests that start (and kill) their own redis-server: `redisServer.describe` / `.it` skip with one line without it, and fail under CI=true. */
+export const redisServer = needs('redis-server')
 
 export async function freePort(): Promise<number> {
   const server = createTcpServer().listen(0, '127.0.0.1')

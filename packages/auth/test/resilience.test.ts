@@ -10,6 +10,7 @@ import { Credentials } from '../src/services/credentials.js'
 import type { Principal } from '../src/services/principal.js'
 import type { Tokens } from '../src/services/tokens.js'
 import { ADMIN, as, buildAuthServer, createBackend, createUser, echo, issueKey, login, packageRoot, SECRET, UNAUTHORIZED, type Backend } from './helpers.js'
+import { needs } from '../../../test-support/services.js'
 
 const OFF = ', or set AUTH_ENABLED=false to turn auth off.'
 const UNAVAILABLE = { statusCode: 503, code: 'MLB_UNAVAILABLE', error_message: 'The auth database is unreachable. Retry in a few seconds.' }
@@ -170,8 +171,7 @@ function gatedTokens() {
   return state
 }
 
-// Declared only where a Postgres server is given (TEST_DATABASE_URL; .ci/run sets it), as the other Postgres tests are.
-if (pgUrl) describe('several instances on one Postgres database (postgres)', () => {
+needs('postgres').describe('several instances on one Postgres database (postgres)', () => {
   it('start together on an empty database: migrations run once, one first admin, every instance serves', async () => {
     backend = await createBackend('postgres')
     const apps = await Promise.all([1, 2, 3, 4].map(() => buildAuthServer({ backend: backend! })))

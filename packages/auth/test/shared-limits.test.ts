@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { resolveSettings } from '../src/settings.js'
 import { buildAuthServer, createBackend, type Backend } from './helpers.js'
+import { needs } from '../../../test-support/services.js'
 
 const redisUrl = process.env.TEST_REDIS_URL
 
@@ -23,7 +24,7 @@ describe('REDIS_URL settings', () => {
 })
 
 // Declared only where a Redis server is given (TEST_REDIS_URL; .ci/run sets it).
-if (redisUrl) describe('two instances sharing one Redis', () => {
+needs('redis').describe('two instances sharing one Redis', () => {
   let backends: Backend[]
   let a: FastifyInstance
   let b: FastifyInstance

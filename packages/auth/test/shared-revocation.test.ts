@@ -1,6 +1,7 @@
 import postgres from 'postgres'
 import { afterEach, describe, expect, it } from 'vitest'
 import { as, buildAuthServer, createBackend, createUser, issueKey, login, UNAUTHORIZED, type Backend } from './helpers.js'
+import { needs } from '../../../test-support/services.js'
 
 const pgUrl = process.env.TEST_DATABASE_URL
 
@@ -14,8 +15,7 @@ async function within(ms: number, check: () => Promise<boolean>): Promise<number
   return Date.now() - started
 }
 
-// Declared only where a Postgres server is given (TEST_DATABASE_URL; .ci/run sets it).
-if (pgUrl) describe('revocations across instances on one Postgres (LISTEN/NOTIFY)', () => {
+needs('postgres').describe('revocations across instances on one Postgres (LISTEN/NOTIFY)', () => {
   let backend: Backend | undefined
   afterEach(async () => {
     await backend?.drop()

@@ -1,7 +1,7 @@
 import { createServer } from '@mlblocks/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { resolveSettings } from '../src/settings.js'
-import { ADMIN, as, backendNames, buildAuthServer, createBackend, createUser, echo, issueKey, login, packageRoot, type Backend } from './helpers.js'
+import { ADMIN, as, describeEachBackend, buildAuthServer, createBackend, createUser, echo, issueKey, login, packageRoot, type Backend } from './helpers.js'
 
 const OFF = ', or set AUTH_ENABLED=false to turn auth off.'
 const good = { jwtSecret: 'x'.repeat(32), env: {} }
@@ -62,7 +62,7 @@ describe('settings: each misconfiguration stops start-up with one line naming th
   })
 })
 
-describe.each(backendNames)('start-up and restarts (%s database)', (backendName) => {
+describeEachBackend('start-up and restarts (%s database)', (backendName) => {
   let backend: Backend | undefined
   afterEach(async () => {
     await backend?.drop()

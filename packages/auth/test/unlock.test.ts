@@ -3,12 +3,13 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
-import { freePort, haveRedis, kill, requireRedisServer, startRedis } from './redis-server.js'
+import { needs } from '../../../test-support/services.js'
+import { freePort, kill, redisServer, startRedis } from './redis-server.js'
 import { buildAuthServer, createBackend, createUser, login, type Backend } from './helpers.js'
 
 const cli = new URL('../dist/cli.js', import.meta.url).pathname
 const SLOW = 240_000
-const pgUrl = process.env.TEST_DATABASE_URL
+const postgres = needs('postgres')
 
 async function run(args: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH ?? '', ...env } })
@@ -38,10 +39,6 @@ async function lockOut(app: FastifyInstance, name: string) {
   return { attempt, endsAt: Date.now() + 14_000 }
 }
 
-if (!pgUrl) console.warn('unlock.test.ts: the Postgres case is skipped; TEST_DATABASE_URL=postgres://... runs it')
-if (!pgUrl && process.env.CI === 'true') throw new Error('unlock.test.ts: CI=true needs TEST_DATABASE_URL')
-requireRedisServer('unlock.test.ts')
-
 describe('mlblocks-auth unlock NAME', () => {
   let backend: Backend | undefined
   let app: FastifyInstance | undefined
@@ -55,7 +52,7 @@ describe('mlblocks-auth unlock NAME', () => {
     backend = undefined
   })
 
-  it.skipIf(!pgUrl)('reaches a running server on Postgres without Redis (through NOTIFY), and refuses an unknown name', async () => {
+  postgres.it('reaches a running server on Postgres without Redis (through NOTIFY), and refuses an unknown name', async () => {
     backend = await createBackend('postgres')
     app = await buildAuthServer({ backend, options: { loginFreeAttempts: 1 } })
     await createUser(app, await login(app), { username: 'forgetful', password: 'unlock me please' })
@@ -71,7 +68,7 @@ describe('mlblocks-auth unlock NAME', () => {
     expect(await run(['unlock', 'nobody'], env)).toMatchObject({ code: 1, stderr: "mlblocks-auth: no user named 'nobody'.\n" })
   }, SLOW)
 
-  it.skipIf(!haveRedis)('reaches the shared limits in Redis (embedded database)', async () => {
+  redisServer.it('reaches the shared limits in Redis (embedded database)', async () => {
     backend = await createBackend('embedded')
     const port = await freePort()
     redis = await startRedis(port)
@@ -90,6 +87,6 @@ describe('mlblocks-auth unlock NAME', () => {
     const res = await run(['unlock', 'forgetful'], { MLBLOCKS_DATA_DIR: backend.options.dataDir! })
     expect(res.code).toBe(1)
     expect(res.stderr).toContain('use DELETE /admin/users/:id/lockout on the running server')
-    expect((await run(['unlock'], {})).stderr).toContain('unknown or incomplete command')
+    expect(await run(['unlock'], {})).toMatchObject({ code: 2, stderr: expect.stringContaining('mlblocks-auth: unlock needs a username.') })
   }, SLOW)
 })

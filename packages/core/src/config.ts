@@ -46,7 +46,7 @@ export interface LoadedConfig {
 export async function loadConfigFile(file?: string, cwd: string = process.cwd()): Promise<LoadedConfig> {
   const path = file ? resolve(cwd, file) : CONFIG_FILE_NAMES.map((n) => resolve(cwd, n)).find((p) => existsSync(p))
   if (!path) {
-    throw new ConfigError(`No ${CONFIG_FILE_NAMES.slice(0, 3).join(', ')} in ${cwd}. Create one, or pass --config FILE.`)
+    throw new ConfigError(`No ${CONFIG_FILE_NAMES.slice(0, -1).join(', ')} or ${CONFIG_FILE_NAMES.at(-1)} in ${cwd}. Create one, or pass --config FILE.`)
   }
   if (!existsSync(path)) throw new ConfigError(`Config file ${path} does not exist. Check the --config path.`)
   let exported: unknown
@@ -55,7 +55,10 @@ export async function loadConfigFile(file?: string, cwd: string = process.cwd())
   } catch (err) {
     throw new ConfigError(`Could not load ${path}: ${oneLine(err)}`)
   }
-  const config = (exported as { default?: unknown } | undefined)?.default ?? exported
+  if (typeof exported !== 'object' || exported === null || !('default' in exported) || exported.default === undefined) {
+    throw new ConfigError(`${path} has no default export. Add \`export default defineConfig({ server, blocks, plugins })\`.`)
+  }
+  const config = exported.default
   checkConfig(config, path)
   return { config, path }
 }
@@ -75,6 +78,9 @@ function checkConfig(config: unknown, path: string): asserts config is MlblocksC
   const { blocks, plugins } = config as Record<string, unknown>
   if (blocks !== undefined && !Array.isArray(blocks)) fail('`blocks` must be an array')
   if (plugins !== undefined && !Array.isArray(plugins)) fail('`plugins` must be an array')
+  if (!Array.isArray(blocks) || blocks.length === 0) {
+    throw new ConfigError(`${path} lists no blocks, so there would be nothing to serve. Add your blocks to \`blocks: [...]\` in its defineConfig().`)
+  }
 }
 
 export function oneLine(err: unknown): string {

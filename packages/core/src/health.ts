@@ -56,7 +56,10 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app
       const problems: string[] = []
       for (const name of registry.names) {
         const state = registry.state(name)
-        if (state?.status === 'failed') problems.push(`block '${name}' failed to load: ${state.reason.replace(/\.+$/, '')}`)
+        if (state?.status === 'failed') {
+          const next = state.retryAt ? ` (next attempt at ${state.retryAt.toISOString()})` : ''
+          problems.push(`block '${name}' failed to load: ${state.reason.replace(/\.+$/, '')}${next}`)
+        }
         else if (state?.status !== 'ready') {
           const progress = state?.progress === undefined ? '' : ` (${Math.round(state.progress * 100)}%)`
           problems.push(`block '${name}' is still loading${progress}`)

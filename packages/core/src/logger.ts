@@ -1,5 +1,5 @@
 import type { FastifyRequest, FastifyServerOptions } from 'fastify'
-import type { LogLevel } from './settings.js'
+import type { LogFormat, LogLevel } from './settings.js'
 
 const CENSOR = '[REDACTED]'
 
@@ -46,4 +46,16 @@ export function loggerOptions(level: LogLevel, stream?: NodeJS.WritableStream): 
       }),
     },
   }
+}
+
+/**
+ * Where log lines go when the caller gave no stream: stdout, as JSON, or through pino-pretty when
+ * the format is `pretty` (or `auto` on a terminal). pino-pretty is imported only then.
+ */
+export async function logDestination(format: LogFormat, stdout: NodeJS.WriteStream = process.stdout): Promise<NodeJS.WritableStream | undefined> {
+  const pretty = format === 'pretty' || (format === 'auto' && stdout.isTTY === true)
+  if (!pretty) return undefined
+  const { default: pinoPretty } = await import('pino-pretty')
+  // Synchronous, so that the last lines before an exit are not lost.
+  return pinoPretty({ colorize: stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true, destination: 1 })
 }

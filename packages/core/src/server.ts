@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { AnyBlock } from './blocks/define-block.js'
-import { BlockRegistry } from './blocks/registry.js'
+import { BlockRegistry, type LoadRetry } from './blocks/registry.js'
 import { blockRoutes } from './blocks/routes.js'
 import type { MlblocksConfig } from './config.js'
 import { registerDocs } from './docs.js'
@@ -12,7 +12,7 @@ import type { ReadinessCheck, SecurityScheme } from './fastify-types.js'
 import { healthRoutes } from './health.js'
 import { installErrorHandling } from './http/error-handler.js'
 import { schemaController } from './http/validation.js'
-import { loggerOptions } from './logger.js'
+import { logDestination, loggerOptions } from './logger.js'
 import { enabledPlugins, importPlugin, type PluginOverrides } from './plugins/load-plugins.js'
 import { resolveServerSettings, type Env, type ServerConfig } from './settings.js'
 
@@ -25,8 +25,13 @@ export interface CreateServerOptions {
   env?: Env
   /** Folder that plugin modules resolve from; default the current directory. The CLI passes the config file's folder. */
   root?: string
-  /** Where log lines go; default stdout. */
+  /** Where log lines go (as JSON, whatever `LOG_FORMAT` says); default stdout. */
   logStream?: NodeJS.WritableStream
+  /**
+   * How a block whose `load()` failed is tried again: first after `firstDelayMs` (default 5 s), then
+   * twice as long each time up to `maxDelayMs` (default 5 min). `false`: never.
+   */
+  loadRetry?: LoadRetry
 }
 
 const BLOCK_NAME = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/
@@ -44,9 +49,10 @@ export async function createServer(config: MlblocksConfig = {}, options: CreateS
   const plugins = enabledPlugins(config.plugins, env, options.plugins)
   const root = options.root ?? process.cwd()
   const pluginFns = await Promise.all(plugins.map((p) => importPlugin(p, root)))
+  const logStream = options.logStream ?? (await logDestination(settings.logFormat))
 
   const app = Fastify({
-    logger: loggerOptions(settings.logLevel, options.logStream),
+    logger: loggerOptions(settings.logLevel, logStream),
     bodyLimit: settings.bodyLimit,
     // TRUST_PROXY: request.ip (every per-address limit, the audit log, the request log) comes from
     // X-Forwarded-For only when the peer is one of these proxies; unset, never. A hop count is a
@@ -65,7 +71,7 @@ export async function createServer(config: MlblocksConfig = {}, options: CreateS
     schemaController,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  const registry = new BlockRegistry(blocks)
+  const registry = new BlockRegistry(blocks, options.loadRetry)
   const securitySchemes: Record<string, SecurityScheme> = {}
   const readinessChecks = new Map<string, ReadinessCheck>()
   app.decorate('mlblocks', {

@@ -2,6 +2,9 @@ import { isIP } from 'node:net'
 import { ConfigError } from './errors.js'
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+/** `pretty`: one readable line per entry (pino-pretty); `json`: one JSON object per line; `auto`: pretty on a terminal. */
+export type LogFormat = 'auto' | 'json' | 'pretty'
+const LOG_FORMATS: readonly LogFormat[] = ['auto', 'json', 'pretty']
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 /** The `server` part of `mlblocks.config.ts`; every field can also come from the environment. */
@@ -12,6 +15,8 @@ export interface ServerConfig {
   host?: string
   /** `LOG_LEVEL`; default info. */
   logLevel?: LogLevel
+  /** `LOG_FORMAT`; default auto: readable when stdout is a terminal, JSON otherwise. */
+  logFormat?: LogFormat
   /** `MLBLOCKS_BODY_LIMIT`, in bytes; default 1 MiB. */
   bodyLimit?: number
   /**
@@ -29,7 +34,7 @@ export interface ServerSettings extends Required<Omit<ServerConfig, 'trustProxy'
 
 export type Env = Readonly<Record<string, string | undefined>>
 
-export const serverDefaults: ServerSettings = { port: 3000, host: '127.0.0.1', logLevel: 'info', bodyLimit: 1024 * 1024, trustProxy: false }
+export const serverDefaults: ServerSettings = { port: 3000, host: '127.0.0.1', logLevel: 'info', logFormat: 'auto', bodyLimit: 1024 * 1024, trustProxy: false }
 
 /** Precedence, highest first: `overrides` (code or CLI flags), the environment, the config file, the defaults. */
 export function resolveServerSettings(config: ServerConfig = {}, env: Env = process.env, overrides: ServerConfig = {}): ServerSettings {
@@ -37,6 +42,7 @@ export function resolveServerSettings(config: ServerConfig = {}, env: Env = proc
     port: envInteger(env, 'PORT', 0, 65535),
     host: nonEmpty(env.HOST),
     logLevel: envLogLevel(env),
+    logFormat: envLogFormat(env),
     bodyLimit: envInteger(env, 'MLBLOCKS_BODY_LIMIT', 1, 2 ** 31 - 1),
     trustProxy: nonEmpty(env.TRUST_PROXY),
   }
@@ -57,6 +63,9 @@ export function resolveServerSettings(config: ServerConfig = {}, env: Env = proc
   checkInteger('server.bodyLimit', settings.bodyLimit, 1, 2 ** 31 - 1)
   if (!LOG_LEVELS.includes(settings.logLevel)) {
     throw new ConfigError(`server.logLevel must be one of ${LOG_LEVELS.join(', ')}; got '${String(settings.logLevel)}'.`)
+  }
+  if (!LOG_FORMATS.includes(settings.logFormat)) {
+    throw new ConfigError(`server.logFormat must be one of ${LOG_FORMATS.join(', ')}; got '${String(settings.logFormat)}'.`)
   }
   return settings
 }
@@ -85,6 +94,15 @@ function envLogLevel(env: Env): LogLevel | undefined {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got '${env.LOG_LEVEL}'.`)
   }
   return raw as LogLevel
+}
+
+function envLogFormat(env: Env): LogFormat | undefined {
+  const raw = nonEmpty(env.LOG_FORMAT)?.toLowerCase()
+  if (raw === undefined) return undefined
+  if (!LOG_FORMATS.includes(raw as LogFormat)) {
+    throw new ConfigError(`LOG_FORMAT must be json, pretty or auto (readable on a terminal, JSON otherwise); got '${env.LOG_FORMAT}'.`)
+  }
+  return raw as LogFormat
 }
 
 function checkInteger(name: string, value: number, min: number, max: number, shown: unknown = value): void {

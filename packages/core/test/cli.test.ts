@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { afterEach, describe, expect, it } from 'vitest'
 
@@ -97,9 +98,10 @@ describe('mlblocks start', { timeout: 20_000 }, () => {
   it.each([
     ['a broken config', 'broken', [], {}, /^mlblocks: Could not load .*broken\/mlblocks\.config\.ts: .+\n$/],
     ['a config that is not an object', 'not-object', [], {}, /^mlblocks: .*the default export is not an object\..*\n$/],
-    ['no config', '..', [], {}, /^mlblocks: No mlblocks\.config\.ts, mlblocks\.config\.mts, mlblocks\.config\.js in .*\n$/],
+    ['no config', '..', [], {}, /^mlblocks: No mlblocks\.config\.ts, mlblocks\.config\.mts, mlblocks\.config\.js or mlblocks\.config\.mjs in .*\n$/],
     ['a bad PORT', 'app', [], { PORT: 'eighty' }, /^mlblocks: PORT must be a whole number from 0 to 65535; got 'eighty'\.\n$/],
     ['a bad --port', 'app', ['--port', 'x'], {}, /^mlblocks: --port must be a whole number from 0 to 65535; got 'x'\.\n$/],
+    ['a bad LOG_FORMAT', 'app', [], { LOG_FORMAT: 'xml' }, /^mlblocks: LOG_FORMAT must be json, pretty or auto \(readable on a terminal, JSON otherwise\); got 'xml'\.\n$/],
     [
       'auth enabled but not installed',
       'app',
@@ -114,8 +116,53 @@ describe('mlblocks start', { timeout: 20_000 }, () => {
     expect(stderr.trim().split('\n')).toHaveLength(1)
   })
 
-  it('prints usage for --help and no command', async () => {
-    expect((await run(fixtures, ['--help'])).stdout).toContain('Usage: mlblocks start [--config FILE] [--port N] [--host H]')
-    expect((await run(fixtures, [])).code).toBe(0)
+  it.each([
+    ['no-default', /^mlblocks: .*no-default\/mlblocks\.config\.js has no default export\. Add `export default defineConfig\(\{ server, blocks, plugins \}\)`\.\n$/],
+    ['no-blocks', /^mlblocks: .*no-blocks\/mlblocks\.config\.ts lists no blocks, so there would be nothing to serve\. .*\n$/],
+  ])('stops on a config in %s with one line, instead of serving zero blocks', async (dir, message) => {
+    const { code, stderr } = await run(`${fixtures}${dir}`, ['start', '--port', '0'])
+    expect(code).toBe(1)
+    expect(stderr).toMatch(message)
+  })
+
+  it('logs one JSON object per line when stdout is not a terminal', async () => {
+    const { stdout } = await start(`${fixtures}app`, ['--port', '0'])
+    expect(stdout.length).toBeGreaterThan(0)
+    for (const line of stdout) expect(JSON.parse(line)).toMatchObject({ level: expect.any(Number), msg: expect.any(String) })
+  })
+
+  it('logs readable lines with LOG_FORMAT=pretty, even into a pipe', async () => {
+    const { stdout } = await start(`${fixtures}app`, ['--port', '0'], { LOG_FORMAT: 'pretty' })
+    expect(stdout.at(-1)).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: Server listening at http:\/\/127\.0\.0\.1:\d+$/)
+    for (const line of stdout) expect(() => JSON.parse(line)).toThrow()
+  })
+
+  it('prints usage for --help, help and no command', async () => {
+    for (const args of [['--help'], ['help'], []]) {
+      const { code, stdout } = await run(fixtures, args)
+      expect(code).toBe(0)
+      expect(stdout).toContain('Usage: mlblocks start [--config FILE] [--port N] [--host H]')
+    }
+  })
+
+  it('prints its version', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+    expect(await run(fixtures, ['--version'])).toMatchObject({ code: 0, stdout: `${version}\n`, stderr: '' })
+  })
+
+  it.each([
+    [['start', '--prot', '80'], "mlblocks: Unknown option '--prot'."],
+    [['start', 'extra'], "mlblocks: unexpected argument 'extra' after start."],
+    [['serve'], "mlblocks: unknown command 'serve'."],
+    [['start', '--port'], "mlblocks: Option '-p, --port <value>' argument missing."],
+  ])('answers %o with one line and the usage (exit code 2), not a stack trace', async (args, line) => {
+    const { code, stdout, stderr } = await run(fixtures, args)
+    expect(code).toBe(2)
+    expect(stdout).toBe('')
+    const [first, blank, usage] = stderr.split('\n')
+    expect(first).toBe(line)
+    expect(blank).toBe('')
+    expect(usage).toBe('Usage: mlblocks start [--config FILE] [--port N] [--host H]')
+    expect(stderr).not.toMatch(/TypeError|ERR_PARSE_ARGS|at .*\.js:\d+/)
   })
 })

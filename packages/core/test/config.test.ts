@@ -40,10 +40,24 @@ describe('loadConfigFile', () => {
     )
   })
 
+  it('stops with one line on a config file with no default export', async () => {
+    const path = join(fixtures, 'no-default', 'mlblocks.config.js')
+    await expect(loadConfigFile(undefined, join(fixtures, 'no-default'))).rejects.toThrow(
+      `${path} has no default export. Add \`export default defineConfig({ server, blocks, plugins })\`.`,
+    )
+  })
+
+  it('stops with one line on a config file that lists no blocks, rather than serving nothing', async () => {
+    const path = join(fixtures, 'no-blocks', 'mlblocks.config.ts')
+    await expect(loadConfigFile(undefined, join(fixtures, 'no-blocks'))).rejects.toThrow(
+      `${path} lists no blocks, so there would be nothing to serve. Add your blocks to \`blocks: [...]\` in its defineConfig().`,
+    )
+  })
+
   it('says where it looked when there is no config file', async () => {
     const empty = tempDir('empty')
     await expect(loadConfigFile(undefined, empty)).rejects.toThrow(
-      `No mlblocks.config.ts, mlblocks.config.mts, mlblocks.config.js in ${empty}. Create one, or pass --config FILE.`,
+      `No mlblocks.config.ts, mlblocks.config.mts, mlblocks.config.js or mlblocks.config.mjs in ${empty}. Create one, or pass --config FILE.`,
     )
     await expect(loadConfigFile('missing.ts', empty)).rejects.toThrow(`Config file ${join(empty, 'missing.ts')} does not exist.`)
   })
@@ -51,13 +65,13 @@ describe('loadConfigFile', () => {
 
 describe('server settings', () => {
   it('defaults to 127.0.0.1:3000, info, 1 MiB', () => {
-    expect(resolveServerSettings({}, {})).toEqual({ port: 3000, host: '127.0.0.1', logLevel: 'info', bodyLimit: 1048576, trustProxy: false })
+    expect(resolveServerSettings({}, {})).toEqual({ port: 3000, host: '127.0.0.1', logLevel: 'info', logFormat: 'auto', bodyLimit: 1048576, trustProxy: false })
   })
 
   it('takes, highest first: overrides, environment, config file', () => {
     const config = { port: 4000, host: '0.0.0.0', logLevel: 'debug' as const, bodyLimit: 10 }
     const env = { PORT: '5000', LOG_LEVEL: 'warn', MLBLOCKS_BODY_LIMIT: '2048' }
-    expect(resolveServerSettings(config, env)).toEqual({ port: 5000, host: '0.0.0.0', logLevel: 'warn', bodyLimit: 2048, trustProxy: false })
+    expect(resolveServerSettings(config, env)).toEqual({ port: 5000, host: '0.0.0.0', logLevel: 'warn', logFormat: 'auto', bodyLimit: 2048, trustProxy: false })
     expect(resolveServerSettings(config, env, { port: 6000 })).toMatchObject({ port: 6000, logLevel: 'warn' })
   })
 
@@ -66,6 +80,7 @@ describe('server settings', () => {
     [{ PORT: '70000' }, "PORT must be a whole number from 0 to 65535; got '70000'."],
     [{ MLBLOCKS_BODY_LIMIT: '1.5' }, "MLBLOCKS_BODY_LIMIT must be a whole number from 1 to 2147483647; got '1.5'."],
     [{ LOG_LEVEL: 'loud' }, "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got 'loud'."],
+    [{ LOG_FORMAT: 'xml' }, "LOG_FORMAT must be json, pretty or auto (readable on a terminal, JSON otherwise); got 'xml'."],
   ])('stops on a bad environment value %o with one line', (env, message) => {
     expect(() => resolveServerSettings({}, env)).toThrow(message)
   })

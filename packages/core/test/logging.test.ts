@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
-import { redactQuery } from '../src/logger.js'
+import { logDestination, redactQuery } from '../src/logger.js'
 import { buildTestServer, echoBlock, logCollector } from './helpers.js'
 
 describe('logging', () => {
@@ -44,5 +44,19 @@ describe('logging', () => {
   it('keeps query parameter names but drops their values', () => {
     expect(redactQuery('/a?token=x&b=&c')).toBe('/a?token=[REDACTED]&b=[REDACTED]&c=[REDACTED]')
     expect(redactQuery('/a')).toBe('/a')
+  })
+})
+
+describe('log format', () => {
+  const terminal = { isTTY: true } as NodeJS.WriteStream
+  const pipe = { isTTY: false } as NodeJS.WriteStream
+
+  it('is readable (pino-pretty) on a terminal and JSON (plain stdout) otherwise, unless LOG_FORMAT says', async () => {
+    expect(await logDestination('auto', pipe)).toBeUndefined()
+    expect(await logDestination('json', terminal)).toBeUndefined()
+    const onTerminal = await logDestination('auto', terminal)
+    expect(onTerminal).toBeDefined()
+    expect(typeof onTerminal!.write).toBe('function')
+    expect(await logDestination('pretty', pipe)).toBeDefined()
   })
 })

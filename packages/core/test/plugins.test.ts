@@ -113,6 +113,16 @@ describe('plugin registry', () => {
     })
   })
 
+  it('loads a CommonJS package whose plugin is `exports.default` (as fastify-metrics ships), from the app folder', async () => {
+    const root = tempDir('cjs')
+    const dir = join(root, 'node_modules', 'cjs-default-plugin')
+    mkdirSync(dir, { recursive: true })
+    for (const file of ['package.json', 'index.js']) copyFileSync(new URL(`./fixtures/cjs-default-plugin/${file}`, import.meta.url), join(dir, file))
+    const app = await buildTestServer({ blocks: [echoBlock], plugins: [{ module: 'cjs-default-plugin', options: { greeting: 'hi' } }] }, { root })
+    expect((await app.inject('/cjs-default')).json()).toEqual({ loaded: true, greeting: 'hi' })
+    await app.close()
+  })
+
   it('closes the plugins that did start when a later one fails, then stops start-up with its message', async () => {
     const state = ((globalThis as { __closingFixture?: { opened: number; closed: number } }).__closingFixture ??= { opened: 0, closed: 0 })
     const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname

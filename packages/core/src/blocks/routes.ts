@@ -1,7 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
+import AjvCompiler from '@fastify/ajv-compiler'
 import { BlockFailed, BlockLoading, BlockNotFound, ErrorReply } from '../errors.js'
+import { describeValidation } from '../http/error-handler.js'
 import type { AnyBlock } from './define-block.js'
 import type { BlockRegistry, BlockState } from './registry.js'
 
@@ -12,6 +14,7 @@ export const BlockSummary = Type.Object(
     status: Type.Union([Type.Literal('loading'), Type.Literal('ready'), Type.Literal('failed')]),
     progress: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'While loading, where known.' })),
     reason: Type.Optional(Type.String({ description: 'Why loading failed.' })),
+    retry_at: Type.Optional(Type.String({ format: 'date-time', description: 'After a failed load: when the next attempt starts.' })),
     input: Type.Unknown({ description: 'JSON schema of the predict body.' }),
     output: Type.Unknown({ description: 'JSON schema of the predict answer.' }),
   },
@@ -21,8 +24,32 @@ export type BlockSummary = Static<typeof BlockSummary>
 
 const BlockName = Type.Object({ name: Type.String({ maxLength: 200 }) })
 
-/** Seconds a client should wait before retrying a block that is loading, or that failed to load. */
+/** Seconds a client should wait before retrying a block that is loading, or that failed to load for good. */
 const RETRY_AFTER = { loading: 5, failed: 60 } as const
+
+function describeState(state: BlockState = { status: 'loading' }): Pick<BlockSummary, 'status' | 'progress' | 'reason' | 'retry_at'> {
+  if (state.status === 'loading') return state.progress === undefined ? { status: 'loading' } : { status: 'loading', progress: state.progress }
+  if (state.status === 'ready') return { status: 'ready' }
+  return { status: 'failed', reason: state.reason, ...(state.retryAt ? { retry_at: state.retryAt.toISOString() } : {}) }
+}
+
+/** Whole seconds until `at` (at least 1): a Retry-After that matches the real next attempt. */
+export function secondsUntil(at: Date, now = Date.now()): number {
+  return Math.max(1, Math.ceil((at.getTime() - now) / 1000))
+}
+
+/** Strict, as for bodies: no coercion and no defaults, so that what is checked is what the block returned. */
+const outputValidator = AjvCompiler()({}, { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false } })
+
+interface ValidateFunction {
+  (data: unknown): boolean
+  errors?: Parameters<typeof describeValidation>[0] | null
+}
+
+/** A block's answer that fails its own output schema: a bug in the block, so a 500 whose details only go to the log. */
+class BadOutput extends Error {
+  override name = 'BlockOutputError'
+}
 
 export interface BlockRoutesOptions {
   registry: BlockRegistry
@@ -36,7 +63,7 @@ export const blockRoutes: FastifyPluginAsyncTypebox<BlockRoutesOptions> = async 
   const summarize = (block: AnyBlock): BlockSummary => ({
     name: block.name,
     description: block.description,
-    ...(registry.state(block.name) ?? { status: 'loading' }),
+    ...describeState(registry.state(block.name)),
     input: block.input,
     output: block.output,
   })
@@ -57,6 +84,7 @@ export const blockRoutes: FastifyPluginAsyncTypebox<BlockRoutesOptions> = async 
   )
 
   for (const block of registry.blocks()) {
+    const checkOutput = outputValidator({ schema: block.output, method: 'POST', url: `/blocks/${block.name}/predict`, httpPart: 'body' }) as ValidateFunction
     app.get(
       `/blocks/${block.name}`,
       {
@@ -79,12 +107,18 @@ export const blockRoutes: FastifyPluginAsyncTypebox<BlockRoutesOptions> = async 
           summary: block.description,
           operationId: `predict_${block.name.replace(/-/g, '_')}`,
           body: block.input,
-          response: { 200: block.output, 400: ErrorReply, 503: ErrorReply },
+          response: { 200: block.output, 400: ErrorReply, 500: ErrorReply, 503: ErrorReply },
         },
       },
       async (request, reply) => {
         assertReady(block.name, registry.state(block.name), reply)
-        return registry.predict(block.name, request.body)
+        const output = await registry.predict(block.name, request.body)
+        // The serializer would quietly turn a wrong answer into a wrong body (`null` into `{}`):
+        // check it, and keep what is wrong for the log, naming the block and the field.
+        if (!checkOutput(output)) {
+          throw new BadOutput(`block '${block.name}' answered outside its output schema: ${describeValidation(checkOutput.errors ?? [], 'output')}`)
+        }
+        return output
       },
     )
   }
@@ -106,7 +140,9 @@ function assertReady(name: string, state: BlockState | undefined, reply: Fastify
     throw new BlockLoading(name, progress)
   }
   if (state.status === 'failed') {
-    reply.header('retry-after', String(RETRY_AFTER.failed))
-    throw new BlockFailed(name, state.reason)
+    const retryAfter = state.retryAt ? secondsUntil(state.retryAt) : RETRY_AFTER.failed
+    reply.header('retry-after', String(retryAfter))
+    const reason = state.retryAt ? `${state.reason.replace(/\.+$/, '')}. Next attempt in ${retryAfter} s.` : state.reason
+    throw new BlockFailed(name, reason)
   }
 }

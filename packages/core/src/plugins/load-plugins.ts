@@ -76,9 +76,20 @@ export async function importPlugin(plugin: EnabledPlugin, root: string): Promise
   } catch (err) {
     throw new ConfigError(`${entry.module} failed to load (${oneLine(err)}); fix it, ${offSwitch}.`)
   }
-  const fn = (mod as { default?: unknown }).default ?? mod
+  const fn = pluginFunction(mod)
   if (typeof fn !== 'function') {
     throw new ConfigError(`${entry.module} does not export a Fastify plugin as its default export; fix it, ${offSwitch}.`)
   }
   return fn as AnyPlugin
+}
+
+/**
+ * The plugin function of a module: its default export, or — for a CommonJS module compiled from
+ * TypeScript or Babel (`exports.default = plugin`, as fastify-metrics does) — the `default` of that.
+ */
+function pluginFunction(mod: unknown): unknown {
+  const first = (mod as { default?: unknown } | undefined)?.default ?? mod
+  if (typeof first === 'function') return first
+  const nested = (first as { default?: unknown } | undefined)?.default
+  return typeof nested === 'function' ? nested : first
 }
