@@ -65,7 +65,7 @@ describe('mlblocks-auth unlock NAME', () => {
       await new Promise((r) => setTimeout(r, 100))
     }
     expect(Date.now()).toBeLessThan(endsAt)
-    expect(await run(['unlock', 'nobody'], env)).toMatchObject({ code: 1, stderr: "mlblocks-auth: no user named 'nobody'.\n" })
+    expect(await run(['unlock', 'nobody'], env)).toMatchObject({ code: 1, stderr: "mlblocks-auth: no user named 'nobody'\n" })
   }, SLOW)
 
   redisServer.it('reaches the shared limits in Redis (embedded database)', async () => {
