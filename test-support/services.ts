@@ -9,7 +9,7 @@ import { describe, expect, it, type TestFunction } from 'vitest'
  * not, it is skipped with one line on stderr that says what to install or set, and under CI=true
  * that skip is a failing test instead, so CI cannot go green on fewer tests than it should.
  */
-export type ServiceName = 'postgres' | 'redis' | 'chromium' | 'chrt'
+export type ServiceName = 'postgres' | 'redis' | 'redis-server' | 'chromium' | 'chrt'
 
 interface Found {
   /** The URL or path to use, when found. */
@@ -38,6 +38,11 @@ const find: Record<ServiceName, (env: NodeJS.ProcessEnv) => Found> = {
     label: 'Redis',
     value: env.TEST_REDIS_URL || undefined,
     hint: 'set TEST_REDIS_URL=redis://127.0.0.1:6379 (.ci/run does)',
+  }),
+  'redis-server': () => ({
+    label: 'redis-server(1)',
+    value: spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0 ? 'redis-server' : undefined,
+    hint: 'apt-get install redis-server (the Redis outage tests start and kill their own)',
   }),
   chromium: (env) => {
     const path = env.CHROMIUM_PATH || '/usr/bin/chromium'

@@ -8,6 +8,8 @@ import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import { openDatabase } from './db/client.js'
 import { migrateDatabase } from './db/migrate.js'
+import { sql } from 'drizzle-orm'
+import { lockoutKeys } from './services/login-limits.js'
 import { Users, findByUsername } from './services/users.js'
 import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN, describeDatabase, resolveDatabase } from './settings.js'
 
@@ -17,6 +19,7 @@ const USAGE = `Usage:
                                             admin with the new password
   mlblocks-auth reset-password <username>   set a new password (revokes the user's tokens and keys)
   mlblocks-auth list-users
+  mlblocks-auth unlock <username>           lift the user's login back-off on every running server
   mlblocks-auth --version | --help | <command> --help
 
 Passwords are read from standard input, e.g.  printf '%s' "$NEW_PASSWORD" | mlblocks-auth reset-password ada
@@ -27,7 +30,7 @@ folder the server runs in); --new-database lets create-admin create an embedded 
 /** A mistake in how the CLI was called: printed as one line followed by the usage. */
 class UsageError extends Error {}
 
-const COMMANDS = ['create-admin', 'reset-password', 'list-users'] as const
+const COMMANDS = ['create-admin', 'reset-password', 'list-users', 'unlock'] as const
 type Command = (typeof COMMANDS)[number]
 
 /** Reads a password without echoing it when stdin is a terminal; otherwise the first line of stdin. */
@@ -107,6 +110,53 @@ function parse(argv: string[]) {
   }
 }
 
+/**
+ * `unlock NAME`: the back-off lives in Redis (REDIS_URL) and in each server's memory. Deletes the
+ * Redis keys, and on Postgres tells every running server through the channel they listen on for
+ * revocations. The embedded database is held by its one server while it runs: there, use
+ * DELETE /admin/users/:id/lockout (a stopped server's limits are gone with it).
+ */
+async function unlock(username: string): Promise<void> {
+  const settings = resolveDatabase()
+  const redisUrl = process.env.REDIS_URL?.trim()
+  if (settings.kind === 'embedded' && !redisUrl) {
+    throw new Error(
+      "with the embedded database a server's login limits are in its memory, where this command cannot reach: use DELETE /admin/users/:id/lockout on the running server (a stopped server has no lockout left)",
+    )
+  }
+  const reached: string[] = []
+  // The embedded folder is never opened here: its server may hold it (one process at a time).
+  const database = settings.kind === 'postgres' ? await openDatabase(settings) : null
+  try {
+    if (database) {
+      await migrateDatabase(database)
+      if (!(await findByUsername(database.db, username))) throw new Error(`no user named '${username}'`)
+    }
+    if (redisUrl) {
+      const { Redis } = await import('ioredis')
+      const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 5000, retryStrategy: () => null })
+      redis.on('error', () => undefined) // reported by connect() below
+      try {
+        await redis.connect()
+        await redis.del(...lockoutKeys(username))
+        reached.push('Redis')
+      } catch (err) {
+        throw new Error(`cannot reach Redis (${err instanceof Error ? err.message : String(err)}): check REDIS_URL`)
+      } finally {
+        redis.disconnect()
+      }
+    }
+    if (database) {
+      // The channel index.ts subscribes to (mlblocks_auth_revocations): each server clears its memory.
+      await database.db.execute(sql`select pg_notify('mlblocks_auth_revocations', ${JSON.stringify({ unlock: username })})`)
+      reached.push('every server on this database')
+    }
+    console.log(`Lifted ${username}'s login back-off (${reached.join(' and ')}).`)
+  } finally {
+    await database?.close()
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv)
   const [command, username, ...rest] = positionals
@@ -121,6 +171,7 @@ async function main(argv: string[]): Promise<void> {
   if (values.force && command !== 'create-admin') throw new UsageError('--force only goes with create-admin')
   if (values['new-database'] && command !== 'create-admin') throw new UsageError('--new-database only goes with create-admin')
   if (needsName && !new RegExp(USERNAME_PATTERN).test(username!)) throw new Error('a username is 1-64 letters, digits or . _ @ -')
+  if (command === 'unlock') return unlock(username!)
 
   const settings = resolveDatabase()
   if (settings.kind === 'embedded' && !existsSync(join(settings.dir, 'auth-db')) && !values['new-database']) {

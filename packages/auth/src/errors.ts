@@ -41,6 +41,11 @@ export const Unavailable = createError(
   'The auth database is unreachable. Retry in a few seconds.',
   503,
 )
+export const PasswordsBusy = createError(
+  'MLB_UNAVAILABLE',
+  'Too many logins are waiting for their password check. Retry in a second.',
+  503,
+)
 
 /** For the README and the OpenAPI document. */
 export const authErrorCodes = [
@@ -53,6 +58,6 @@ export const authErrorCodes = [
   ['MLB_API_KEY_NOT_FOUND', 404, 'no API key with that id'],
   ['MLB_USERNAME_TAKEN', 409, 'the username exists'],
   ['MLB_LAST_ADMIN', 409, 'deleting, disabling or demoting the last active admin'],
-  ['MLB_RATE_LIMITED', 429, 'too many login attempts (per address or per username, with growing back-off), or a credential over its request budget; see Retry-After'],
-  ['MLB_UNAVAILABLE', 503, 'the database is unreachable'],
+  ['MLB_RATE_LIMITED', 429, 'too many failed logins (per address, or per username with a back-off capped by AUTH_LOGIN_MAX_BACKOFF), or a credential over its request budget; see Retry-After'],
+  ['MLB_UNAVAILABLE', 503, 'the database is unreachable, or too many password checks are queued (see Retry-After)'],
 ] as const

@@ -7,13 +7,13 @@ import type { BlockAccess } from '@mlblocks/core'
 import { openDatabase, type Db } from './db/client.js'
 import { users } from './db/schema.js'
 import { migrateDatabase } from './db/migrate.js'
-import { RateLimited, RequestBudgetExceeded } from './errors.js'
+import { RequestBudgetExceeded } from './errors.js'
 import { authenticate } from './hooks/authenticate.js'
 import { documentSecurity } from './openapi.js'
 import { authRoutes } from './routes/index.js'
 import { ApiKeys } from './services/api-keys.js'
 import { Audit } from './services/audit.js'
-import { LoginGuard, localThrottle, redisThrottle } from './services/login-guard.js'
+import { createLoginLimits } from './services/login-limits.js'
 import { connectRedis } from './redis.js'
 import { Credentials, type Revocation } from './services/credentials.js'
 import { preparePasswords } from './services/passwords.js'
@@ -48,12 +48,13 @@ async function hasActiveAdmin(db: Db): Promise<boolean> {
  * Users, login tokens, API keys, roles and per-block access for MLBlocks. Registered by core's
  * plugin registry only when auth is enabled; it then checks every route that is not public.
  */
-/** A revocation from another instance, or null for anything else on the channel. */
-function parseRevocation(payload: string): Revocation | null {
+/** A revocation from another instance (or a lifted lockout), or null for anything else on the channel. */
+function parseRevocation(payload: string): Revocation | { unlock: string } | null {
   try {
     const value = JSON.parse(payload) as Record<string, unknown>
     if (typeof value.user === 'string') return { user: value.user }
     if (typeof value.credential === 'string') return { credential: value.credential }
+    if (typeof value.unlock === 'string') return { unlock: value.unlock }
   } catch {
     // not ours
   }
@@ -87,16 +88,22 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
     await audit.flush() // queued security events first, then the database
     await closeDatabase()
   })
-  const guardSettings = {
-    freeAttempts: settings.loginFreeAttempts,
-    baseDelayMs: 1000,
-    maxDelayMs: settings.loginMaxBackoffMs,
-    forgetAfterMs: Math.max(settings.loginMaxBackoffMs * 2, 3_600_000),
-  }
   // REDIS_URL: every instance counts logins and request budgets in one place.
   const redis = settings.redisUrl ? await connectRedis(settings.redisUrl, app) : null
-  if (redis) app.addHook('onClose', async () => void (await redis.quit().catch(() => undefined)))
-  const guard = redis ? redisThrottle(redis, guardSettings) : localThrottle(new LoginGuard(guardSettings))
+  if (redis) {
+    app.addHook('onClose', async () => {
+      redis.removeAllListeners('close') // a closing server's own quit is no outage
+      await redis.quit().catch(() => undefined)
+    })
+  }
+  const limits = createLoginLimits(
+    { addressFailures: settings.loginRateLimit, freeAttempts: settings.loginFreeAttempts, maxBackoffMs: settings.loginMaxBackoffMs },
+    redis,
+  )
+  const publishUnlock = (username: string) =>
+    void database.db
+      .execute(sql`select pg_notify(${REVOCATIONS}, ${JSON.stringify({ unlock: username })})`)
+      .catch((err: unknown) => app.log.error({ err }, 'auth: could not tell other instances of a lifted lockout'))
   try {
     await migrateDatabase(database)
     await audit.prune(settings.auditRetentionMs)
@@ -113,7 +120,8 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
       REVOCATIONS,
       (payload) => {
         const revocation = parseRevocation(payload)
-        if (revocation) credentials.applyRemote(revocation)
+        if (revocation && 'unlock' in revocation) void limits.unlock(revocation.unlock).catch(() => undefined)
+        else if (revocation) credentials.applyRemote(revocation)
       },
       (listening) => {
         credentials.setShared(listening)
@@ -153,10 +161,8 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
     global: false,
     // Shared counters; if Redis fails mid-way, requests go on unlimited (logged) rather than failing.
     ...(redis ? { redis, nameSpace: 'mlblocks:auth:rate:', skipOnError: true } : {}),
-    errorResponseBuilder: (request, context) => {
-      const seconds = Math.ceil(context.ttl / 1000)
-      return request.routeOptions.url === '/login' ? new RateLimited(seconds) : new RequestBudgetExceeded(seconds)
-    },
+    // Only the block routes' request budget uses it: /login has its own limits (login-limits.ts).
+    errorResponseBuilder: (_request, context) => new RequestBudgetExceeded(Math.ceil(context.ttl / 1000)),
   })
 
   app.decorateRequest('principal', null)
@@ -168,7 +174,7 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
     await database.db.execute(sql`select 1`)
   })
   app.addHook('onRequest', authenticate(credentials, audit))
-  await app.register(authRoutes, { users, tokens, apiKeys, credentials, settings, guard, audit })
+  await app.register(authRoutes, { users, tokens, apiKeys, credentials, settings, limits, publishUnlock: database.subscribe ? publishUnlock : () => undefined, audit })
 }
 
 export const mlblocksAuthPlugin = fp(mlblocksAuth, { name: '@mlblocks/auth', fastify: '5.x' })

@@ -15,11 +15,15 @@ export interface AuthOptions {
   adminPassword?: string
   /** `AUTH_CACHE_TTL`: how long a verified credential is trusted without the database. Default `5s`; `0` turns the cache off. */
   cacheTtl?: string
-  /** `AUTH_LOGIN_RATE_LIMIT`: login attempts per minute per client address (the wait doubles past it). Default 10. */
+  /**
+   * `AUTH_LOGIN_RATE_LIMIT`: failed logins per minute per client address (TRUST_PROXY decides what the
+   * address is); past it that address waits for the minute to end. Default 30: a whole office behind
+   * one NAT mistyping its passwords stays under it, while one account's back-off stays per username.
+   */
   loginRateLimit?: number | string
   /** `AUTH_LOGIN_FREE_ATTEMPTS`: failed logins of one username before its back-off starts. Default 5. */
   loginFreeAttempts?: number | string
-  /** `AUTH_LOGIN_MAX_BACKOFF`: longest wait a username's back-off reaches. Default `15m`. */
+  /** `AUTH_LOGIN_MAX_BACKOFF`: the longest wait of all, per address and per username, in memory and in Redis. Default `15m`. */
   loginMaxBackoff?: string
   /** `AUTH_REQUEST_RATE_LIMIT`: block requests per minute per API key or user. Default 0: no budget. */
   requestRateLimit?: number | string
@@ -116,7 +120,7 @@ export function resolveSettings(options: AuthOptions = {}): AuthSettings {
     database,
     admin,
     cacheTtlMs,
-    loginRateLimit: count('AUTH_LOGIN_RATE_LIMIT', pick('AUTH_LOGIN_RATE_LIMIT', options.loginRateLimit) ?? '10', 1, 'login attempts per minute'),
+    loginRateLimit: count('AUTH_LOGIN_RATE_LIMIT', pick('AUTH_LOGIN_RATE_LIMIT', options.loginRateLimit) ?? '30', 1, 'failed logins per minute'),
     loginFreeAttempts: count('AUTH_LOGIN_FREE_ATTEMPTS', pick('AUTH_LOGIN_FREE_ATTEMPTS', options.loginFreeAttempts) ?? '5', 1, 'failed logins'),
     loginMaxBackoffMs: duration('AUTH_LOGIN_MAX_BACKOFF', pick('AUTH_LOGIN_MAX_BACKOFF', options.loginMaxBackoff) ?? '15m', 1000, 86_400_000),
     requestRateLimit: count('AUTH_REQUEST_RATE_LIMIT', pick('AUTH_REQUEST_RATE_LIMIT', options.requestRateLimit) ?? '0', 0, 'requests per minute'),

@@ -17,7 +17,7 @@ describe('settings: each misconfiguration stops start-up with one line naming th
     [{ adminUsername: 'bad name', adminPassword: 'long enough password' }, 'MLBLOCKS_ADMIN_USERNAME must be 1-64 letters'],
     [{ tokenTtl: 'forever' }, "AUTH_TOKEN_TTL must be a duration like 30s, 15m, 1h or 2d, from 60s to 2592000s; got 'forever'"],
     [{ cacheTtl: '-1' }, 'AUTH_CACHE_TTL must be a duration'],
-    [{ loginRateLimit: 'lots' }, "AUTH_LOGIN_RATE_LIMIT must be a whole number of login attempts per minute (1-100000); got 'lots'"],
+    [{ loginRateLimit: 'lots' }, "AUTH_LOGIN_RATE_LIMIT must be a whole number of failed logins per minute (1-100000); got 'lots'"],
     [{ loginFreeAttempts: '0' }, "AUTH_LOGIN_FREE_ATTEMPTS must be a whole number of failed logins (1-100000); got '0'"],
     [{ requestRateLimit: '-5' }, 'AUTH_REQUEST_RATE_LIMIT must be a whole number of requests per minute'],
     [{ auditRetention: '5m' }, 'AUTH_AUDIT_RETENTION must be a duration'],
@@ -37,7 +37,7 @@ describe('settings: each misconfiguration stops start-up with one line naming th
 
   it('reads the environment over the options, and never echoes a secret', () => {
     const s = resolveSettings({ jwtSecret: 'o'.repeat(32), tokenTtl: '2h', env: { AUTH_JWT_SECRET: 'e'.repeat(40), AUTH_TOKEN_TTL: '15m' } })
-    expect(s).toMatchObject({ jwtSecret: 'e'.repeat(40), tokenTtlMs: 900_000, cacheTtlMs: 5000, loginRateLimit: 10, admin: null })
+    expect(s).toMatchObject({ jwtSecret: 'e'.repeat(40), tokenTtlMs: 900_000, cacheTtlMs: 5000, loginRateLimit: 30, admin: null })
     expect(() => resolveSettings({ env: { AUTH_JWT_SECRET: 'tooshort-secret' } })).toThrow(/^(?!.*tooshort-secret)/)
   })
 

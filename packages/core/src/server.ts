@@ -54,6 +54,11 @@ export async function createServer(config: MlblocksConfig = {}, options: CreateS
   const app = Fastify({
     logger: loggerOptions(settings.logLevel, logStream),
     bodyLimit: settings.bodyLimit,
+    // TRUST_PROXY: request.ip (every per-address limit, the audit log, the request log) comes from
+    // X-Forwarded-For only when the peer is one of these proxies; unset, never. A hop count is a
+    // function here: this Fastify fails closed on a bare number (it cannot check the peer), and the
+    // README says a hop count is for a server that only its proxies can reach.
+    trustProxy: typeof settings.trustProxy === 'number' ? trustHops(settings.trustProxy) : settings.trustProxy,
     genReqId: (req) => {
       const incoming = req.headers['x-request-id']
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
@@ -113,6 +118,9 @@ export async function createServer(config: MlblocksConfig = {}, options: CreateS
   }
   return app
 }
+
+/** proxy-addr's hop-count rule: the peer and the `hops - 1` addresses before it are proxies. */
+const trustHops = (hops: number) => (_address: string, hop: number) => hop < hops
 
 function checkBlocks(blocks: readonly AnyBlock[]): AnyBlock[] {
   const seen = new Set<string>()

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { ConfigError } from './errors.js'
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -18,13 +19,22 @@ export interface ServerConfig {
   logFormat?: LogFormat
   /** `MLBLOCKS_BODY_LIMIT`, in bytes; default 1 MiB. */
   bodyLimit?: number
+  /**
+   * `TRUST_PROXY`: the proxies in front, whose `X-Forwarded-For` is believed. Unset (`false`): never
+   * believed. Addresses or CIDRs (comma-separated, or an array; also proxy-addr's `loopback`,
+   * `linklocal`, `uniquelocal`), or a hop count.
+   */
+  trustProxy?: false | number | string | readonly string[]
 }
 
-export type ServerSettings = Required<ServerConfig>
+export interface ServerSettings extends Required<Omit<ServerConfig, 'trustProxy'>> {
+  /** What Fastify's `trustProxy` gets: false, a hop count, or a list of addresses/CIDRs. */
+  trustProxy: false | number | string[]
+}
 
 export type Env = Readonly<Record<string, string | undefined>>
 
-export const serverDefaults: ServerSettings = { port: 3000, host: '127.0.0.1', logLevel: 'info', logFormat: 'auto', bodyLimit: 1024 * 1024 }
+export const serverDefaults: ServerSettings = { port: 3000, host: '127.0.0.1', logLevel: 'info', logFormat: 'auto', bodyLimit: 1024 * 1024, trustProxy: false }
 
 /** Precedence, highest first: `overrides` (code or CLI flags), the environment, the config file, the defaults. */
 export function resolveServerSettings(config: ServerConfig = {}, env: Env = process.env, overrides: ServerConfig = {}): ServerSettings {
@@ -34,13 +44,21 @@ export function resolveServerSettings(config: ServerConfig = {}, env: Env = proc
     logLevel: envLogLevel(env),
     logFormat: envLogFormat(env),
     bodyLimit: envInteger(env, 'MLBLOCKS_BODY_LIMIT', 1, 2 ** 31 - 1),
+    trustProxy: nonEmpty(env.TRUST_PROXY),
   }
   const settings = { ...serverDefaults }
+  let trustProxy: ServerConfig['trustProxy'] = false
+  let trustProxyName = 'server.trustProxy'
   for (const layer of [config, fromEnv, overrides]) {
     for (const [key, value] of Object.entries(layer)) {
-      if (value !== undefined) Object.assign(settings, { [key]: value })
+      if (value === undefined) continue
+      if (key === 'trustProxy') {
+        trustProxy = value as ServerConfig['trustProxy']
+        trustProxyName = layer === fromEnv ? 'TRUST_PROXY' : 'server.trustProxy'
+      } else Object.assign(settings, { [key]: value })
     }
   }
+  settings.trustProxy = parseTrustProxy(trustProxyName, trustProxy)
   checkInteger('server.port', settings.port, 0, 65535)
   checkInteger('server.bodyLimit', settings.bodyLimit, 1, 2 ** 31 - 1)
   if (!LOG_LEVELS.includes(settings.logLevel)) {
@@ -91,6 +109,38 @@ function checkInteger(name: string, value: number, min: number, max: number, sho
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}; got '${String(shown)}'.`)
   }
+}
+
+/** proxy-addr's names for address ranges, which Fastify's `trustProxy` also accepts. */
+const RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+/**
+ * `10.0.0.1, 10.0.0.0/8, loopback` → a list; `2` → a hop count; `false`/unset → false. Never `true`
+ * (believing every client's X-Forwarded-For is exactly what this setting is there to avoid).
+ */
+export function parseTrustProxy(name: string, value: ServerConfig['trustProxy']): false | number | string[] {
+  if (value === false || value === undefined) return false
+  const fix = `: set it to the comma-separated addresses or CIDRs of the proxies in front (e.g. 10.0.0.5,10.1.0.0/16) or to a hop count (e.g. 1), or unset it to ignore X-Forwarded-For`
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value) || value < 1 || value > 100) throw new ConfigError(`${name} must be a hop count from 1 to 100; got '${value}'${fix}.`)
+    return value
+  }
+  const raw = typeof value === 'string' ? value.trim() : ''
+  if (typeof value === 'string' && /^\d+$/.test(raw)) return parseTrustProxy(name, Number(raw))
+  const entries = (typeof value === 'string' ? raw.split(',') : Array.isArray(value) ? [...value] : [String(value)]).map((e) => String(e).trim())
+  for (const entry of entries) {
+    if (!isProxyAddress(entry)) throw new ConfigError(`${name} has '${entry}', which is not an address, a CIDR or a hop count${fix}.`)
+  }
+  return entries
+}
+
+function isProxyAddress(entry: string): boolean {
+  if (RANGE_NAMES.has(entry)) return true
+  const [address, bits, ...rest] = entry.split('/')
+  const family = isIP(address ?? '')
+  if (family === 0 || rest.length > 0) return false
+  if (bits === undefined) return true
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -19,7 +19,7 @@ export const UpdateUserBody = Type.Object(
 
 const errors = { 400: ErrorReply, 404: ErrorReply, 409: ErrorReply }
 
-export const adminUserRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { users, audit }) => {
+export const adminUserRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { users, audit, limits, publishUnlock }) => {
   app.addHook('onRequest', requireAdmin(audit))
 
   app.post(
@@ -69,6 +69,25 @@ export const adminUserRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app,
     async (request, reply) => {
       await users.remove(request.params.id)
       audit.record(request, { action: 'user.deleted', actor: request.principal, target: request.params.id })
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.delete(
+    '/admin/users/:id/lockout',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Lift the user’s login back-off at once (on every instance)',
+        params: Id,
+        response: { 204: Type.Null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const user = await users.get(request.params.id)
+      await limits.unlock(user.username)
+      publishUnlock(user.username)
+      audit.record(request, { action: 'user.unlocked', actor: request.principal, target: user.userId })
       return reply.code(204).send(null)
     },
   )

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { Unavailable } from '../errors.js'
+import { PasswordsBusy, Unavailable } from '../errors.js'
 import { isDatabaseOutage, RETRY_AFTER_S } from '../services/db-errors.js'
 import type { ApiKeys } from '../services/api-keys.js'
 import type { Audit } from '../services/audit.js'
-import type { LoginThrottle } from '../services/login-guard.js'
+import type { LoginLimits } from '../services/login-limits.js'
 import type { Credentials } from '../services/credentials.js'
 import type { Tokens } from '../services/tokens.js'
 import type { Users } from '../services/users.js'
@@ -21,7 +21,9 @@ export interface RouteDeps {
   apiKeys: ApiKeys
   credentials: Credentials
   settings: AuthSettings
-  guard: LoginThrottle
+  limits: LoginLimits
+  /** Tells the other instances (on one Postgres, through NOTIFY) to lift a username's back-off too. */
+  publishUnlock: (username: string) => void
   audit: Audit
 }
 
@@ -29,6 +31,10 @@ export interface RouteDeps {
 export const authRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   // A database outage is a 503 to retry, not a 500. Rethrown: core's handler writes every error body.
   app.setErrorHandler((err, _request, reply) => {
+    if (err instanceof PasswordsBusy) {
+      reply.header('retry-after', '1') // the bounded queue drains in about a second
+      throw err
+    }
     if (!isDatabaseOutage(err)) throw err
     reply.header('retry-after', String(RETRY_AFTER_S))
     throw new Unavailable()

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorReply } from '@mlblocks/core'
 import { LoginFailed, RateLimited } from '../errors.js'
+import type { Outcome } from '../services/login-limits.js'
 import { toUserDetails } from '../services/principal.js'
 import type { RouteDeps } from './index.js'
 import { UserDetails, Username } from './schemas.js'
@@ -17,38 +18,47 @@ export const LoginReply = Type.Object({
   user_details: UserDetails,
 })
 
-export const loginRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { users, tokens, settings, guard, audit }) => {
+export const loginRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { users, tokens, limits, audit }) => {
   app.post(
     '/login',
     {
-      // Per client address, the wait doubling each window it keeps trying; per username, LoginGuard.
-      config: { public: true, rateLimit: { max: settings.loginRateLimit, timeWindow: 60_000, exponentialBackoff: true } },
+      // Limited per client address and per username in the handler (services/login-limits.ts):
+      // only failed logins count, so a request with no or a bad body (400) never does.
+      config: { public: true },
       schema: {
         tags: ['auth'],
         summary: 'Log in: trade a username and password for a login token',
         body: LoginBody,
-        response: { 200: LoginReply, 400: ErrorReply, 401: ErrorReply, 429: ErrorReply },
+        response: { 200: LoginReply, 400: ErrorReply, 401: ErrorReply, 429: ErrorReply, 503: ErrorReply },
       },
     },
     async (request, reply) => {
       const { username, password } = request.body
-      const wait = await guard.waitFor(username)
-      if (wait > 0) {
-        const seconds = Math.ceil(wait / 1000)
+      // Reserved before argon2: of concurrent guesses, only those the limits allow reach it.
+      const reservation = await limits.reserve(request.ip, username)
+      if (!reservation.ok) {
+        const seconds = Math.max(1, Math.ceil(reservation.retryAfterMs / 1000))
         reply.header('retry-after', String(seconds))
+        // Never the typed name: the target says which limit it was.
+        audit.record(request, { action: 'login.limited', target: `/login ${reservation.scope}`, status: 429 })
         throw new RateLimited(seconds)
       }
-      const { user, account } = await users.login(username, password)
-      if (!user) {
-        await guard.failed(username)
-        // The attempted name is recorded only when it is a real account: never what was typed.
-        audit.record(request, { action: 'login.failed', actor: account && { userId: account.userId, username: account.username }, status: 401 })
-        throw new LoginFailed()
+      let outcome: Outcome = 'not-checked' // a 503 (queue full, database down) gives the attempt back
+      try {
+        const { user, account } = await users.login(username, password)
+        if (!user) {
+          outcome = 'failed'
+          // The attempted name is recorded only when it is a real account: never what was typed.
+          audit.record(request, { action: 'login.failed', actor: account && { userId: account.userId, username: account.username }, status: 401 })
+          throw new LoginFailed()
+        }
+        outcome = 'succeeded'
+        audit.record(request, { action: 'login.succeeded', actor: { userId: user.userId, username: user.username } })
+        const issued = await tokens.issue(user)
+        return { token: issued.jwt, expiration_date: issued.expiresAt.toISOString(), user_details: toUserDetails(user) }
+      } finally {
+        await reservation.settle(outcome)
       }
-      await guard.succeeded(username)
-      audit.record(request, { action: 'login.succeeded', actor: { userId: user.userId, username: user.username } })
-      const issued = await tokens.issue(user)
-      return { token: issued.jwt, expiration_date: issued.expiresAt.toISOString(), user_details: toUserDetails(user) }
     },
   )
 }

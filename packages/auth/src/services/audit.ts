@@ -6,11 +6,13 @@ import { auditEvents, type AuditEventRow } from '../db/schema.js'
 export const AUDIT_ACTIONS = [
   'login.succeeded',
   'login.failed',
+  'login.limited',
   'logout',
   'user.created',
   'user.changed',
   'user.disabled',
   'user.deleted',
+  'user.unlocked',
   'api_key.issued',
   'api_key.revoked',
   'access.denied',

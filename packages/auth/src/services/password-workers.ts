@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
+import { PasswordsBusy } from '../errors.js'
 
 export type PasswordJob =
   | { op: 'hash'; password: string; options: object }
@@ -57,11 +58,22 @@ export class PasswordWorkers {
   readonly #argon2 = createRequire(import.meta.url).resolve('@node-rs/argon2')
   #ids = 0
 
-  constructor(private readonly size: number) {}
+  /** Jobs run so far, by kind (what tests count: a password check that ran). */
+  readonly counts = { hash: 0, verify: 0 }
+  /** The deepest the queue has been. */
+  maxQueued = 0
+
+  /** `maxQueue`: jobs allowed to wait for a worker; past it `run` fails at once with PasswordsBusy. */
+  constructor(
+    private readonly size: number,
+    private readonly maxQueue = Number.POSITIVE_INFINITY,
+  ) {}
 
   run(job: PasswordJob): Promise<string | boolean> {
+    if (this.#queue.length >= this.maxQueue) return Promise.reject(new PasswordsBusy())
     return new Promise((resolve, reject) => {
       this.#queue.push({ job, resolve, reject })
+      this.maxQueued = Math.max(this.maxQueued, this.#queue.length)
       this.#dispatch()
     })
   }
@@ -73,6 +85,7 @@ export class PasswordWorkers {
       if (!slot && this.#slots.length < this.size) slot = this.#start()
       if (!slot) return
       const pending = this.#queue.shift()!
+      this.counts[pending.job.op] += 1
       slot.busy = pending
       slot.worker.ref()
       slot.worker.postMessage({ ...pending.job, id: ++this.#ids })

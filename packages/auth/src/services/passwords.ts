@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os'
 import type { Algorithm } from '@node-rs/argon2'
+import { PasswordsBusy } from '../errors.js'
 import { PasswordWorkers } from './password-workers.js'
 
 /** `Algorithm.Argon2id` is a const enum, which verbatimModuleSyntax cannot import: its value is 2. */
@@ -7,11 +8,19 @@ const ARGON2ID = 2 as Algorithm
 /** argon2id at OWASP's minimum: 19 MiB, 2 iterations, 1 lane. */
 export const ARGON2 = { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const
 
+const size = Math.max(1, Math.floor(availableParallelism() / 2))
+/**
+ * Jobs allowed to wait per worker: about a second of argon2 at OWASP's parameters on a busy core.
+ * Past it a login answers 503 with Retry-After at once, instead of queueing without bound (1,000
+ * queued logins once delayed a real one by 8 s).
+ */
+export const QUEUE_PER_WORKER = 32
+
 /**
  * Hashes run on at most half the cores, in worker threads at the lowest CPU priority: a flood of
- * logins queues for its turn and takes only the CPU that serving predictions leaves idle.
+ * logins queues for its turn (up to a bound) and takes only the CPU that serving predictions leaves idle.
  */
-const workers = new PasswordWorkers(Math.max(1, Math.floor(availableParallelism() / 2)))
+export const workers = new PasswordWorkers(size, size * QUEUE_PER_WORKER)
 
 export function hashPassword(password: string): Promise<string> {
   return workers.run({ op: 'hash', password, options: ARGON2 }) as Promise<string>
@@ -19,12 +28,20 @@ export function hashPassword(password: string): Promise<string> {
 
 /** A hash of a random password, verified against when the username is unknown: same cost, same answer. */
 let dummy: Promise<string> | undefined
-const dummyHash = () => (dummy ??= hashPassword(crypto.randomUUID()))
+const dummyHash = () =>
+  (dummy ??= hashPassword(crypto.randomUUID()).catch((err: unknown) => {
+    dummy = undefined // a full queue at the first use: try again next time
+    throw err
+  }))
 
 /** Verifies against the user's hash, or against the dummy hash when there is no user (always false then). */
 export async function checkPassword(hashed: string | undefined, password: string): Promise<boolean> {
   const against = hashed ?? (await dummyHash())
-  const ok = await (workers.run({ op: 'verify', password, hashed: against }) as Promise<boolean>).catch(() => false)
+  // A full queue is a 503 to retry (never a failed login); any other error is a failed check.
+  const ok = await (workers.run({ op: 'verify', password, hashed: against }) as Promise<boolean>).catch((err: unknown) => {
+    if (err instanceof PasswordsBusy) throw err
+    return false
+  })
   return ok && hashed !== undefined
 }
 
