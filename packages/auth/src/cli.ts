@@ -3,8 +3,10 @@
 // embedded database under MLBLOCKS_DATA_DIR). Passwords are read from standard input, never from
 // the command line, where other users could see them.
 import { createInterface } from 'node:readline'
+import { sql } from 'drizzle-orm'
 import { openDatabase } from './db/client.js'
 import { migrateDatabase } from './db/migrate.js'
+import { REVOCATIONS_CHANNEL } from './services/credentials.js'
 import { Users, findByUsername } from './services/users.js'
 import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN, describeDatabase, resolveDatabase } from './settings.js'
 
@@ -43,7 +45,10 @@ async function main([command, username, ...rest]: string[]): Promise<void> {
   const database = await openDatabase(settings)
   try {
     await migrateDatabase(database)
-    const users = new Users(database.db, () => undefined)
+    // A change here reaches running servers as theirs do: NOTIFY on the channel they listen on (Postgres).
+    const notify = (userId: string) => database.db.execute(sql`select pg_notify(${REVOCATIONS_CHANNEL}, ${JSON.stringify({ user: userId })})`)
+    const changed: string[] = []
+    const users = new Users(database.db, (userId) => void changed.push(userId))
     if (command === 'list-users') {
       const rows = await users.list()
       console.log(['username', 'role', 'disabled', 'created', 'user_id'].join('\t'))
@@ -55,6 +60,7 @@ async function main([command, username, ...rest]: string[]): Promise<void> {
     if (command === 'create-admin') {
       if (existing) {
         await users.update(existing.userId, { role: 'admin', disabled: false, password })
+        for (const userId of changed) await notify(userId)
         console.log(`${username} is now an active admin with the new password (${describeDatabase(settings)}).`)
       } else {
         await users.create({ username: username!, password, role: 'admin' })
@@ -64,6 +70,7 @@ async function main([command, username, ...rest]: string[]): Promise<void> {
     }
     if (!existing) throw new Error(`no user named '${username}'`)
     await users.update(existing.userId, { password })
+    for (const userId of changed) await notify(userId)
     console.log(`New password set for ${username}; their tokens and API keys are revoked.`)
   } finally {
     await database.close()

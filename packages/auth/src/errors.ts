@@ -42,6 +42,13 @@ export const Unavailable = createError(
   503,
 )
 
+/** A password holding an unpaired UTF-16 surrogate: hashed as UTF-8 it would become U+FFFD, like any other. */
+export const LoneSurrogate = createError<[string]>(
+  'MLB_BAD_INPUT',
+  '%s is not valid Unicode (it holds a lone surrogate, an unpaired \\uD800-\\uDFFF): send the text as it was typed.',
+  400,
+)
+
 /** For the README and the OpenAPI document. */
 export const authErrorCodes = [
   ['MLB_BAD_INPUT', 400, 'a field fails its schema or the password policy; the message names it'],

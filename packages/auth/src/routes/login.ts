@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorReply } from '@mlblocks/core'
-import { LoginFailed, RateLimited } from '../errors.js'
+import { LoginFailed, LoneSurrogate, RateLimited } from '../errors.js'
+import { wellFormed } from '../services/passwords.js'
 import { toUserDetails } from '../services/principal.js'
 import type { RouteDeps } from './index.js'
 import { UserDetails, Username } from './schemas.js'
@@ -32,6 +33,7 @@ export const loginRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { us
     },
     async (request, reply) => {
       const { username, password } = request.body
+      if (!wellFormed(password)) throw new LoneSurrogate('body.password')
       const wait = await guard.waitFor(username)
       if (wait > 0) {
         const seconds = Math.ceil(wait / 1000)
@@ -46,8 +48,10 @@ export const loginRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { us
         throw new LoginFailed()
       }
       await guard.succeeded(username)
-      audit.record(request, { action: 'login.succeeded', actor: { userId: user.userId, username: user.username } })
+      // Written only if the user is as the password was checked against: a change meanwhile is a 401.
       const issued = await tokens.issue(user)
+      if (!issued) throw new LoginFailed()
+      audit.record(request, { action: 'login.succeeded', actor: { userId: user.userId, username: user.username } })
       return { token: issued.jwt, expiration_date: issued.expiresAt.toISOString(), user_details: toUserDetails(user) }
     },
   )
