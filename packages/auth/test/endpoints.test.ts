@@ -145,7 +145,7 @@ describe.each(backendNames)('auth endpoints (%s database)', (backendName) => {
   })
 
   describe('/admin/apikeys', () => {
-    it('issues a key shown once (mlb_ + 30 random base62 + 6 of their CRC32: the scanners' pattern mlb_[0-9A-Za-z]{36}), lists prefixes only, revokes it', async () => {
+    it('issues a key shown once (mlb_ + 30 random base62 + 6 of their CRC32: the scanners’ pattern mlb_[0-9A-Za-z]{36}), lists prefixes only, revokes it', async () => {
       const { user_id } = await createUser(app, admin, { username: 'keyed' })
       const res = await as(app, admin)({ method: 'POST', url: '/admin/apikeys', payload: { user_id } })
       expect(res.statusCode).toBe(201)
