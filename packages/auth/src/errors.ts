@@ -51,10 +51,10 @@ export const LoneSurrogate = createError<[string]>(
 
 /** For the README and the OpenAPI document. */
 export const authErrorCodes = [
-  ['MLB_BAD_INPUT', 400, 'a field fails its schema or the password policy; the message names it'],
+  ['MLB_BAD_INPUT', 400, 'a field fails its schema or the password policy, a password holds a lone surrogate, a date or id is out of range; the message names it'],
   ['MLB_BAD_REQUEST', 400, 'POST /logout with an API key'],
   ['MLB_UNAUTHORIZED', 401, 'missing, malformed, expired or revoked credential, or a disabled or deleted user (one message)'],
-  ['MLB_LOGIN_FAILED', 401, 'wrong username or password (one message, same time)'],
+  ['MLB_LOGIN_FAILED', 401, 'wrong username or password, or the user changed while the login checked the password (one message, same time)'],
   ['MLB_FORBIDDEN', 403, 'a non-admin on /admin, or a block not granted (named)'],
   ['MLB_USER_NOT_FOUND', 404, 'no user with that id'],
   ['MLB_API_KEY_NOT_FOUND', 404, 'no API key with that id'],

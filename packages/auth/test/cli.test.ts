@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildAuthServer, createBackend, login, type Backend } from './helpers.js'
+import { as, buildAuthServer, createBackend, createUser, issueKey, login, UNAUTHORIZED, type Backend } from './helpers.js'
 
 const cli = new URL('../dist/cli.js', import.meta.url).pathname
 
@@ -54,4 +54,32 @@ describe('mlblocks-auth (recovery CLI)', () => {
     const result = await run(args, env, stdin)
     expect(result).toMatchObject({ code: 1, stderr: message })
   })
+})
+
+// Needs a Postgres server (TEST_DATABASE_URL; .ci/run sets it), as the other Postgres tests do.
+const pgUrl = process.env.TEST_DATABASE_URL
+if (!pgUrl) console.log('skipped: the recovery CLI reaching a running server needs Postgres: set TEST_DATABASE_URL to run it')
+describe.skipIf(!pgUrl)('mlblocks-auth beside a running server on one Postgres', () => {
+  it('a password reset by the CLI stops the user’s cached key and token on the server at once (NOTIFY)', async () => {
+    const backend = await createBackend('postgres')
+    // A cache of an hour: without the CLI's NOTIFY, the cached credentials would work on for that long.
+    const app = await buildAuthServer({ backend, options: { cacheTtl: '1h' } })
+    try {
+      const admin = await login(app)
+      const user = await createUser(app, admin, { username: 'forgetful' })
+      const { api_key } = await issueKey(app, admin, user.user_id)
+      const token = await login(app, 'forgetful', 'a long enough password')
+      expect((await as(app, api_key)({ url: '/me' })).statusCode).toBe(200) // now cached
+      expect((await as(app, token)({ url: '/me' })).statusCode).toBe(200)
+      const reset = await run(['reset-password', 'forgetful'], { DATABASE_URL: backend.options.databaseUrl! }, 'a brand new password\n')
+      expect(reset.code, reset.stderr).toBe(0)
+      const deadline = Date.now() + 2000 // NOTIFY arrives within a second
+      while (Date.now() < deadline && (await as(app, api_key)({ url: '/me' })).statusCode === 200) await new Promise((r) => setTimeout(r, 50))
+      expect((await as(app, api_key)({ url: '/me' })).json()).toEqual(UNAUTHORIZED)
+      expect((await as(app, token)({ url: '/me' })).json()).toEqual(UNAUTHORIZED)
+    } finally {
+      await app.close()
+      await backend.drop()
+    }
+  }, 60_000)
 })
