@@ -190,11 +190,17 @@ describe.each(backendNames)('upgrading a database of today’s schema (%s databa
   }, 120_000)
 })
 
-describe.each(backendNames)('one request budget per credential (%s database)', (backendName) => {
+describe.each(backendNames)('one request budget per credential, one back-off per username whatever its case (%s database)', (backendName) => {
   it('spends one budget across predict, GET /blocks/:name and GET /blocks', async () => {
     const backend = await createBackend(backendName)
-    const app = await buildAuthServer({ backend, options: { requestRateLimit: 3 } })
+    const app = await buildAuthServer({ backend, options: { requestRateLimit: 3, loginFreeAttempts: 2 } })
     try {
+      // Usernames match without regard to case, so their back-off does too: six spellings of one name are one name.
+      const spellings = ['casey', 'Casey', 'CASEY', 'cAsEy', 'CaSeY', 'caSEY']
+      const statuses: number[] = []
+      for (const username of spellings) statuses.push((await app.inject({ method: 'POST', url: '/login', payload: { username, password: 'not the password' } })).statusCode)
+      expect(statuses).toContain(429)
+
       const admin = await login(app)
       const user = await createUser(app, admin, { username: 'budget' })
       const { api_key } = await issueKey(app, admin, user.user_id)

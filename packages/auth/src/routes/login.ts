@@ -34,7 +34,9 @@ export const loginRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { us
     async (request, reply) => {
       const { username, password } = request.body
       if (!wellFormed(password)) throw new LoneSurrogate('body.password')
-      const wait = await guard.waitFor(username)
+      // Usernames match without regard to case: so does their back-off (else `ADMIN`, `Admin`… would each get their own).
+      const limited = username.toLowerCase()
+      const wait = await guard.waitFor(limited)
       if (wait > 0) {
         const seconds = Math.ceil(wait / 1000)
         reply.header('retry-after', String(seconds))
@@ -42,12 +44,12 @@ export const loginRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { us
       }
       const { user, account } = await users.login(username, password)
       if (!user) {
-        await guard.failed(username)
+        await guard.failed(limited)
         // The attempted name is recorded only when it is a real account: never what was typed.
         audit.record(request, { action: 'login.failed', actor: account && { userId: account.userId, username: account.username }, status: 401 })
         throw new LoginFailed()
       }
-      await guard.succeeded(username)
+      await guard.succeeded(limited)
       // Written only if the user is as the password was checked against: a change meanwhile is a 401.
       const issued = await tokens.issue(user)
       if (!issued) throw new LoginFailed()
