@@ -191,7 +191,7 @@ describe.each(backendNames)('upgrading a database of today’s schema (%s databa
 })
 
 describe.each(backendNames)('one request budget per credential, one back-off per username whatever its case (%s database)', (backendName) => {
-  it('spends one budget across predict, GET /blocks/:name and GET /blocks', async () => {
+  it('spends one budget across predict, GET /blocks/:name and GET /blocks; backs off every spelling of one username as one', async () => {
     const backend = await createBackend(backendName)
     const app = await buildAuthServer({ backend, options: { requestRateLimit: 3, loginFreeAttempts: 2 } })
     try {
