@@ -4,12 +4,12 @@ import { spawnSync } from 'node:child_process'
 import { describe, expect, it, type TestFunction } from 'vitest'
 
 /**
- * The services some tests need beyond the install (Postgres, Redis, Chromium, chrt). A test that
+ * The services some tests need beyond the install (Postgres, Redis, redis-server, Chromium, chrt, script). A test that
  * needs one declares itself through `needs(name)`: where the service is found it runs; where it is
  * not, it is skipped with one line on stderr that says what to install or set, and under CI=true
  * that skip is a failing test instead, so CI cannot go green on fewer tests than it should.
  */
-export type ServiceName = 'postgres' | 'redis' | 'redis-server' | 'chromium' | 'chrt'
+export type ServiceName = 'postgres' | 'redis' | 'redis-server' | 'chromium' | 'chrt' | 'script'
 
 interface Found {
   /** The URL or path to use, when found. */
@@ -56,6 +56,11 @@ const find: Record<ServiceName, (env: NodeJS.ProcessEnv) => Found> = {
     label: 'chrt(1)',
     value: spawnSync('chrt', ['--help'], { stdio: 'ignore' }).status === 0 ? 'chrt' : undefined,
     hint: 'install util-linux, which has chrt',
+  }),
+  script: () => ({
+    label: 'script(1), to run a program on a pseudo-terminal',
+    value: spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0 ? 'script' : undefined,
+    hint: 'install util-linux (bsdutils on Debian), which has script',
   }),
 }
 

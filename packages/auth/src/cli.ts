@@ -6,9 +6,10 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
+import { sql } from 'drizzle-orm'
 import { openDatabase } from './db/client.js'
 import { migrateDatabase } from './db/migrate.js'
-import { sql } from 'drizzle-orm'
+import { REVOCATIONS_CHANNEL } from './services/credentials.js'
 import { lockoutKeys } from './services/login-limits.js'
 import { Users, findByUsername } from './services/users.js'
 import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN, describeDatabase, resolveDatabase } from './settings.js'
@@ -147,8 +148,8 @@ async function unlock(username: string): Promise<void> {
       }
     }
     if (database) {
-      // The channel index.ts subscribes to (mlblocks_auth_revocations): each server clears its memory.
-      await database.db.execute(sql`select pg_notify('mlblocks_auth_revocations', ${JSON.stringify({ unlock: username })})`)
+      // The channel index.ts subscribes to: each server clears its memory of this name's failures.
+      await database.db.execute(sql`select pg_notify(${REVOCATIONS_CHANNEL}, ${JSON.stringify({ unlock: username })})`)
       reached.push('every server on this database')
     }
     console.log(`Lifted ${username}'s login back-off (${reached.join(' and ')}).`)
@@ -183,7 +184,10 @@ async function main(argv: string[]): Promise<void> {
   const database = await openDatabase(settings)
   try {
     await migrateDatabase(database)
-    const users = new Users(database.db, () => undefined)
+    // A change here reaches running servers as theirs do: NOTIFY on the channel they listen on (Postgres).
+    const notify = (userId: string) => database.db.execute(sql`select pg_notify(${REVOCATIONS_CHANNEL}, ${JSON.stringify({ user: userId })})`)
+    const changed: string[] = []
+    const users = new Users(database.db, (userId) => void changed.push(userId))
     if (command === 'list-users') {
       const rows = await users.list()
       console.log(['username', 'role', 'disabled', 'created', 'user_id'].join('\t'))
@@ -200,6 +204,7 @@ async function main(argv: string[]): Promise<void> {
     if (command === 'create-admin') {
       if (existing) {
         await users.update(existing.userId, { role: 'admin', disabled: false, password })
+        for (const userId of changed) await notify(userId)
         console.log(`${username} is now an active admin with the new password (${describeDatabase(settings)}).`)
       } else {
         await users.create({ username: username!, password, role: 'admin' })
@@ -209,6 +214,7 @@ async function main(argv: string[]): Promise<void> {
     }
     if (!existing) throw new Error(`no user named '${username}'`)
     await users.update(existing.userId, { password })
+    for (const userId of changed) await notify(userId)
     console.log(`New password set for ${username}; their tokens and API keys are revoked.`)
   } finally {
     await database.close()

@@ -47,12 +47,19 @@ export const PasswordsBusy = createError(
   503,
 )
 
+/** A password holding an unpaired UTF-16 surrogate: hashed as UTF-8 it would become U+FFFD, like any other. */
+export const LoneSurrogate = createError<[string]>(
+  'MLB_BAD_INPUT',
+  '%s is not valid Unicode (it holds a lone surrogate, an unpaired \\uD800-\\uDFFF): send the text as it was typed.',
+  400,
+)
+
 /** For the README and the OpenAPI document. */
 export const authErrorCodes = [
-  ['MLB_BAD_INPUT', 400, 'a field fails its schema or the password policy; the message names it'],
+  ['MLB_BAD_INPUT', 400, 'a field fails its schema or the password policy, a password holds a lone surrogate, a date or id is out of range; the message names it'],
   ['MLB_BAD_REQUEST', 400, 'POST /logout with an API key'],
   ['MLB_UNAUTHORIZED', 401, 'missing, malformed, expired or revoked credential, or a disabled or deleted user (one message)'],
-  ['MLB_LOGIN_FAILED', 401, 'wrong username or password (one message, same time)'],
+  ['MLB_LOGIN_FAILED', 401, 'wrong username or password, or the user changed while the login checked the password (one message, same time)'],
   ['MLB_FORBIDDEN', 403, 'a non-admin on /admin, or a block not granted (named)'],
   ['MLB_USER_NOT_FOUND', 404, 'no user with that id'],
   ['MLB_API_KEY_NOT_FOUND', 404, 'no API key with that id'],

@@ -15,7 +15,7 @@ import { ApiKeys } from './services/api-keys.js'
 import { Audit } from './services/audit.js'
 import { createLoginLimits } from './services/login-limits.js'
 import { connectRedis } from './redis.js'
-import { Credentials, type Revocation } from './services/credentials.js'
+import { Credentials, REVOCATIONS_CHANNEL, type Revocation } from './services/credentials.js'
 import { preparePasswords } from './services/passwords.js'
 import type { Principal } from './services/principal.js'
 import { Tokens } from './services/tokens.js'
@@ -61,9 +61,6 @@ function parseRevocation(payload: string): Revocation | { unlock: string } | nul
   return null
 }
 
-/** The NOTIFY channel on which instances tell each other of revocations. */
-const REVOCATIONS = 'mlblocks_auth_revocations'
-
 const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   // One line naming the setting and AUTH_ENABLED=false. Under core, the environment is core's.
   const settings = resolveSettings({ env: app.mlblocks?.env, ...options })
@@ -74,7 +71,7 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   // Revocations reach the other instances on one Postgres through NOTIFY (see openDatabase's subscribe).
   const publish = (revocation: Revocation) =>
     void database.db
-      .execute(sql`select pg_notify(${REVOCATIONS}, ${JSON.stringify(revocation)})`)
+      .execute(sql`select pg_notify(${REVOCATIONS_CHANNEL}, ${JSON.stringify(revocation)})`)
       .catch((err: unknown) => app.log.error({ err }, 'auth: could not tell other instances of a revocation'))
   const credentials = new Credentials(tokens, apiKeys, settings.cacheTtlMs, database.subscribe ? publish : undefined)
   const users = new Users(database.db, (userId) => credentials.forgetUser(userId))
@@ -102,7 +99,7 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   )
   const publishUnlock = (username: string) =>
     void database.db
-      .execute(sql`select pg_notify(${REVOCATIONS}, ${JSON.stringify({ unlock: username })})`)
+      .execute(sql`select pg_notify(${REVOCATIONS_CHANNEL}, ${JSON.stringify({ unlock: username })})`)
       .catch((err: unknown) => app.log.error({ err }, 'auth: could not tell other instances of a lifted lockout'))
   try {
     await migrateDatabase(database)
@@ -116,8 +113,9 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
       )
     }
     await preparePasswords()
+    await apiKeys.loadLegacyPrefixes()
     await database.subscribe?.(
-      REVOCATIONS,
+      REVOCATIONS_CHANNEL,
       (payload) => {
         const revocation = parseRevocation(payload)
         if (revocation && 'unlock' in revocation) void limits.unlock(revocation.unlock).catch(() => undefined)
@@ -141,22 +139,6 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   pruning = setInterval(() => void audit.prune(settings.auditRetentionMs).catch((err: unknown) => app.log.error({ err }, 'audit: pruning failed')), 3_600_000)
   pruning.unref()
 
-  // Before @fastify/rate-limit, whose own onRoute hook reads this: an optional budget per API key
-  // (or per user, for login tokens) on the block routes.
-  if (settings.requestRateLimit > 0) {
-    app.addHook('onRoute', (route) => {
-      if (route.config?.block === undefined && route.url !== '/blocks') return
-      route.config = {
-        ...route.config,
-        rateLimit: {
-          max: settings.requestRateLimit,
-          timeWindow: 60_000,
-          keyGenerator: (request) =>
-            request.principal ? (request.principal.via === 'api_key' ? `key:${request.principal.credentialId}` : `user:${request.principal.userId}`) : request.ip,
-        },
-      }
-    })
-  }
   await app.register(rateLimit, {
     global: false,
     // Shared counters; if Redis fails mid-way, requests go on unlimited (logged) rather than failing.
@@ -166,7 +148,8 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   })
 
   app.decorateRequest('principal', null)
-  app.addHook('onRoute', documentSecurity)
+  const budgeted = settings.requestRateLimit > 0
+  app.addHook('onRoute', (route) => documentSecurity(route, budgeted && isBlockRoute(route)))
   app.mlblocks?.addSecurityScheme('bearer', { type: 'http', scheme: 'bearer', description: 'A login token from POST /login, or an API key' })
   app.mlblocks?.addSecurityScheme('apiKey', { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key' })
   // /readyz answers 503 while the database is unreachable (a load balancer then routes around us).
@@ -174,8 +157,30 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
     await database.db.execute(sql`select 1`)
   })
   app.addHook('onRequest', authenticate(credentials, audit))
+  // After authenticate: an optional budget per API key (or per user, for login tokens), ONE budget
+  // across every block route (predict, GET /blocks/:name, GET /blocks), in @fastify/rate-limit's
+  // shared store (Redis with REDIS_URL) rather than one store per route.
+  if (budgeted) {
+    const budget = app.createRateLimit({
+      max: settings.requestRateLimit,
+      timeWindow: 60_000,
+      keyGenerator: (request) =>
+        request.principal ? (request.principal.via === 'api_key' ? `budget:key:${request.principal.credentialId}` : `budget:user:${request.principal.userId}`) : `budget:ip:${request.ip}`,
+    })
+    app.addHook('onRequest', async function mlblocksRequestBudget(request, reply) {
+      const { config, url } = request.routeOptions
+      if (config.block === undefined && url !== '/blocks') return
+      const limit = await budget(request)
+      if (limit.isAllowed || !limit.isExceeded) return
+      reply.header('retry-after', String(limit.ttlInSeconds))
+      throw new RequestBudgetExceeded(limit.ttlInSeconds)
+    })
+  }
   await app.register(authRoutes, { users, tokens, apiKeys, credentials, settings, limits, publishUnlock: database.subscribe ? publishUnlock : () => undefined, audit })
 }
+
+/** Core's block routes: each block's (`config.block`) and the listing. */
+const isBlockRoute = (route: { config?: { block?: string } | undefined; url: string }) => route.config?.block !== undefined || route.url === '/blocks'
 
 export const mlblocksAuthPlugin = fp(mlblocksAuth, { name: '@mlblocks/auth', fastify: '5.x' })
 export default mlblocksAuthPlugin

@@ -87,6 +87,12 @@ export function resolveSettings(options: AuthOptions = {}): AuthSettings {
     )
   }
 
+  if (isWeakSecret(jwtSecret)) {
+    throw new AuthSettingError(
+      'AUTH_JWT_SECRET is too easy to guess (it repeats a few characters or follows a pattern): set it to a long random secret (e.g. `openssl rand -base64 48`)',
+    )
+  }
+
   const tokenTtlMs = duration('AUTH_TOKEN_TTL', pick('AUTH_TOKEN_TTL', options.tokenTtl) ?? '1h', 60_000, 30 * 86_400_000)
   const cacheTtlMs = duration('AUTH_CACHE_TTL', pick('AUTH_CACHE_TTL', options.cacheTtl) ?? '5s', 0, 3_600_000)
 
@@ -127,6 +133,25 @@ export function resolveSettings(options: AuthOptions = {}): AuthSettings {
     auditRetentionMs: duration('AUTH_AUDIT_RETENTION', pick('AUTH_AUDIT_RETENTION', options.auditRetention) ?? '90d', 3_600_000, 3650 * 86_400_000),
     redisUrl: checkRedisUrl(pick('REDIS_URL', options.redisUrl)),
   }
+}
+
+/**
+ * True for a secret that is long enough but obviously not random: fewer than 10 distinct
+ * characters (`aaaa…`, `abab…`), a short run repeated (`0123456789` four times), or under 96 bits
+ * by its character frequencies (Shannon entropy times length; `openssl rand -base64 48` gives
+ * about 310, `openssl rand -hex 16` about 115).
+ */
+export function isWeakSecret(secret: string): boolean {
+  const chars = [...secret]
+  for (let period = 1; period <= chars.length / 2; period++) {
+    if (chars.every((c, i) => i < period || c === chars[i - period])) return true
+  }
+  const counts = new Map<string, number>()
+  for (const c of chars) counts.set(c, (counts.get(c) ?? 0) + 1)
+  if (counts.size < 10) return true
+  let bits = 0
+  for (const n of counts.values()) bits -= n * Math.log2(n / chars.length)
+  return bits < 96
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }

@@ -1,4 +1,6 @@
 import { createHmac, generateKeyPairSync, createSign } from 'node:crypto'
+import { connect, type AddressInfo } from 'node:net'
+import { DrizzleQueryError } from 'drizzle-orm/errors'
 import type { FastifyInstance } from 'fastify'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -258,6 +260,145 @@ describeEachBackend('auth under attack (%s database)', (backendName) => {
       )
       expect((await app.inject('/healthz')).statusCode).toBe(200)
       expect((await as(app, await login(app))({ url: '/me' })).statusCode).toBe(200)
+    })
+  })
+
+  describe('hardening (issue 19): changes end sessions in flight, no 5xx from races, bounded writes, strict credentials', () => {
+    it('a login in flight while an admin changes the password, disables, changes the role or deletes the user: its token never works', async () => {
+      let raced = 0
+      const changes: Array<[string, (id: string) => Promise<unknown>]> = [
+        ['password', (id) => as(app, admin)({ method: 'PATCH', url: `/admin/users/${id}`, payload: { password: 'the new long password' } })],
+        ['disable', (id) => as(app, admin)({ method: 'PATCH', url: `/admin/users/${id}`, payload: { disabled: true } })],
+        ['role', (id) => as(app, admin)({ method: 'PATCH', url: `/admin/users/${id}`, payload: { role: 'admin' } })],
+        ['delete', (id) => as(app, admin)({ method: 'DELETE', url: `/admin/users/${id}` })],
+      ]
+      for (const [what, change] of changes) {
+        for (let round = 0; round < 2; round++) {
+          const user = await createUser(app, admin, { username: `inflight-${what}-${round}` })
+          const finished: string[] = []
+          // A password change hashes first: send it first, so that the login reads the row before it commits.
+          const first = what === 'password' ? change(user.user_id).then(() => finished.push('change')) : undefined
+          const loggingIn = app.inject({ method: 'POST', url: '/login', payload: { username: user.username, password: PASSWORD } }).then((res) => (finished.push('login'), res))
+          await new Promise((r) => setImmediate(r))
+          const changed = first ?? change(user.user_id).then(() => finished.push('change'))
+          const [res] = await Promise.all([loggingIn, changed])
+          expect(res.statusCode, `${what}: ${res.body}`).toBeLessThan(500)
+          if (finished[0] === 'change') {
+            raced += 1 // the change committed while the login's argon2 ran
+            expect(res.json(), what).toEqual(err(401, 'MLB_LOGIN_FAILED'))
+          }
+          if (res.statusCode === 200) {
+            secrets.push(res.json().token)
+            expect((await as(app, res.json().token)({ url: '/me' })).json(), what).toEqual(UNAUTHORIZED)
+          }
+          if (what === 'disable') {
+            await as(app, admin)({ method: 'PATCH', url: `/admin/users/${user.user_id}`, payload: { disabled: false } }) // re-enabling revives nothing
+            if (res.statusCode === 200) expect((await as(app, res.json().token)({ url: '/me' })).json()).toEqual(UNAUTHORIZED)
+          }
+        }
+      }
+      expect(raced).toBeGreaterThan(0) // the race was run, not only the easy order
+    }, 180_000)
+
+    it('POST /admin/apikeys racing the user’s deletion answers 201 or 404, never a 500', async () => {
+      for (let i = 0; i < 4; i++) {
+        const user = await createUser(app, admin, { username: `doomed-${i}` })
+        const [issued, deleted] = await Promise.all([
+          as(app, admin)({ method: 'POST', url: '/admin/apikeys', payload: { user_id: user.user_id } }),
+          as(app, admin)({ method: 'DELETE', url: `/admin/users/${user.user_id}` }),
+        ])
+        expect([201, 404], issued.body).toContain(issued.statusCode)
+        if (issued.statusCode === 201) secrets.push(issued.json().api_key)
+        expect(deleted.statusCode).toBe(204)
+      }
+    }, 120_000)
+
+    it('accepts a leap second as the next second; refuses dates and ids out of range with a 400 naming the field', async () => {
+      const user = await createUser(app, admin, { username: 'leaper' })
+      const leap = await as(app, admin)({ method: 'POST', url: '/admin/apikeys', payload: { user_id: user.user_id, expiration_date: '2030-06-30T23:59:60Z' } })
+      expect(leap.statusCode, leap.body).toBe(201)
+      expect(leap.json().expiration_date).toBe('2030-07-01T00:00:00.000Z')
+      secrets.push(leap.json().api_key)
+      expect((await as(app, admin)({ url: `/admin/audit?since=${encodeURIComponent('2030-06-30T23:59:60Z')}` })).statusCode).toBe(200)
+      const bad: Array<[string, string]> = [
+        ['/admin/audit?since=0000-01-01T00:00:00Z', 'querystring.since'],
+        ['/admin/audit?until=0000-01-01T00:00:00Z', 'querystring.until'],
+        ['/admin/audit?before=1e20', 'querystring.before'],
+        ['/admin/audit?before=9223372036854775807', 'querystring.before'],
+      ]
+      for (const [url, field] of bad) {
+        const res = await as(app, admin)({ url })
+        expect(res.json(), url).toEqual({ statusCode: 400, code: 'MLB_BAD_INPUT', error_message: expect.stringContaining(field) })
+      }
+      const year0 = await as(app, admin)({ method: 'POST', url: '/admin/apikeys', payload: { user_id: user.user_id, expiration_date: '0000-01-01T00:00:00Z' } })
+      expect(year0.json()).toEqual({ statusCode: 400, code: 'MLB_BAD_INPUT', error_message: expect.stringContaining('body.expiration_date') })
+    })
+
+    it('a flood of random keys from one address writes a bounded number of audit rows, whose counts add up to the flood', async () => {
+      const address = '10.77.0.1'
+      const flood = 300
+      for (let i = 0; i < flood; i++) {
+        const key = `mlb_${Buffer.from(crypto.getRandomValues(new Uint8Array(27))).toString('base64').replace(/[^0-9A-Za-z]/g, 'z').slice(0, 36)}`
+        const res = await app.inject({ url: '/blocks', headers: i % 2 ? { 'x-api-key': key } : { authorization: `Bearer ${key}` }, remoteAddress: address })
+        expect(res.json()).toEqual(UNAUTHORIZED)
+      }
+      const rows = ((await as(app, admin)({ url: '/admin/audit?action=access.denied&limit=500' })).json() as Array<{ client_address: string; target: string; count: number }>).filter(
+        (e) => e.client_address === address,
+      )
+      expect(rows.length).toBeGreaterThan(0)
+      expect(rows.length).toBeLessThanOrEqual(2) // one per minute: two if the flood crossed a minute
+      expect(rows.every((e) => e.target === 'GET /blocks')).toBe(true)
+      expect(rows.reduce((n, e) => n + e.count, 0)).toBe(flood)
+    })
+
+    it('refuses a token in X-API-Key, two Authorization headers, and a signed token without iss, sub, jti or exp', async () => {
+      const token = await login(app)
+      secrets.push(token)
+      expect((await app.inject({ url: '/me', headers: { 'x-api-key': token } })).json()).toEqual(UNAUTHORIZED)
+      const claims = decode(token)
+      for (const missing of ['iss', 'sub', 'jti', 'exp']) {
+        const { [missing]: _dropped, ...rest } = claims
+        const forged = jwt({ alg: 'HS256', typ: 'JWT' }, rest, (i) => hs('sha256', SECRET, i))
+        expect((await as(app, forged)({ url: '/me' })).json(), missing).toEqual(UNAUTHORIZED)
+      }
+      expect((await as(app, jwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, iss: 'someone-else' }, (i) => hs('sha256', SECRET, i)))({ url: '/me' })).json()).toEqual(UNAUTHORIZED)
+      // Node keeps the first of two Authorization headers: over a real socket, both are sent.
+      await app.listen({ port: 0, host: '127.0.0.1' })
+      const { port } = app.server.address() as AddressInfo
+      const answer = await new Promise<string>((resolve, reject) => {
+        let text = ''
+        const socket = connect(port, '127.0.0.1', () =>
+          socket.end(`GET /me HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer ${token}\r\nAuthorization: Bearer ${token}\r\n\r\n`),
+        )
+        socket.on('data', (d: Buffer) => (text += d.toString())).on('end', () => resolve(text)).on('error', reject)
+      })
+      expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 401 Unauthorized')
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual(UNAUTHORIZED)
+    })
+
+    it('compares passwords after NFC normalisation; a lone surrogate is a 400', async () => {
+      const composed = 'caf\u00e9 au lait, s\u2019il vous pla\u00eet'
+      await createUser(app, admin, { username: 'unicode', password: composed })
+      expect((await app.inject({ method: 'POST', url: '/login', payload: { username: 'unicode', password: composed.normalize('NFD') } })).statusCode).toBe(200)
+      expect((await app.inject({ method: 'POST', url: '/login', payload: { username: 'UNICODE', password: composed } })).statusCode).toBe(200) // either case
+      for (const [url, body] of [
+        ['/login', { username: 'unicode', password: 'a long password \ud800' }],
+        ['/admin/users', { username: 'surrogate', password: 'a long password \udc00', role: 'user' }],
+      ] as const) {
+        const res = await as(app, admin)({ method: 'POST', url, payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
+        expect(res.json(), url).toEqual({ statusCode: 400, code: 'MLB_BAD_INPUT', error_message: expect.stringContaining('body.password is not valid Unicode') })
+      }
+      // Two passwords that differ only in their lone surrogate would hash alike (U+FFFD): neither is accepted.
+      expect((await app.inject({ method: 'POST', url: '/login', payload: JSON.stringify({ username: 'unicode', password: `${composed}\ud801` }), headers: { 'content-type': 'application/json' } })).statusCode).toBe(400)
+    })
+
+    it('never logs a failed query’s parameters (a key hash in a drizzle error)', async () => {
+      const keyHash = createHmac('sha256', 'h').update(String(Math.random())).digest('hex')
+      secrets.push(keyHash)
+      const cause = Object.assign(new Error('insert or update on table "api_keys" violates foreign key constraint'), { code: '23503', detail: `Key (key_hash)=(${keyHash}) is not present`, parameters: [keyHash] })
+      app.log.error({ err: new DrizzleQueryError('insert into "mlblocks_auth"."api_keys" ("key_hash") values ($1)', [keyHash], cause) }, 'request failed')
+      expect(log.text()).toContain('violates foreign key constraint')
+      expect(log.text()).not.toContain(keyHash)
     })
   })
 

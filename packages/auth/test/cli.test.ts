@@ -1,10 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildAuthServer, createBackend, login, type Backend } from './helpers.js'
+import { as, buildAuthServer, createBackend, createUser, issueKey, login, UNAUTHORIZED, type Backend } from './helpers.js'
+import { needs } from '../../../test-support/services.js'
 
 const cli = new URL('../dist/cli.js', import.meta.url).pathname
 
@@ -107,13 +108,7 @@ describe('mlblocks-auth (recovery CLI)', () => {
 })
 
 // `script` (util-linux) runs the CLI on a pseudo-terminal, as a person at a terminal would.
-const hasScript = spawnSync('script', ['--version']).status === 0
-if (!hasScript) {
-  if (process.env.CI === 'true') throw new Error('CI=true but `script` (util-linux) is missing: install util-linux to run the terminal test of mlblocks-auth')
-  console.warn('SKIP mlblocks-auth terminal test: `script` (util-linux) is not installed; install it to run the test')
-}
-
-describe.skipIf(!hasScript)('mlblocks-auth on a terminal', () => {
+needs('script').describe('mlblocks-auth on a terminal', () => {
   it('asks for the password twice and never echoes it', { timeout: 60_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mlb-cli-pty-'))
     try {
@@ -136,4 +131,30 @@ describe.skipIf(!hasScript)('mlblocks-auth on a terminal', () => {
       rmSync(dir, { recursive: true, force: true })
     }
   })
+})
+
+// Needs a Postgres server (TEST_DATABASE_URL; .ci/run sets it), as the other Postgres tests do.
+needs('postgres').describe('mlblocks-auth beside a running server on one Postgres', () => {
+  it('a password reset by the CLI stops the user’s cached key and token on the server at once (NOTIFY)', async () => {
+    const backend = await createBackend('postgres')
+    // A cache of an hour: without the CLI's NOTIFY, the cached credentials would work on for that long.
+    const app = await buildAuthServer({ backend, options: { cacheTtl: '1h' } })
+    try {
+      const admin = await login(app)
+      const user = await createUser(app, admin, { username: 'forgetful' })
+      const { api_key } = await issueKey(app, admin, user.user_id)
+      const token = await login(app, 'forgetful', 'a long enough password')
+      expect((await as(app, api_key)({ url: '/me' })).statusCode).toBe(200) // now cached
+      expect((await as(app, token)({ url: '/me' })).statusCode).toBe(200)
+      const reset = await run(['reset-password', 'forgetful'], { DATABASE_URL: backend.options.databaseUrl! }, 'a brand new password\n')
+      expect(reset.code, reset.stderr).toBe(0)
+      const deadline = Date.now() + 2000 // NOTIFY arrives within a second
+      while (Date.now() < deadline && (await as(app, api_key)({ url: '/me' })).statusCode === 200) await new Promise((r) => setTimeout(r, 50))
+      expect((await as(app, api_key)({ url: '/me' })).json()).toEqual(UNAUTHORIZED)
+      expect((await as(app, token)({ url: '/me' })).json()).toEqual(UNAUTHORIZED)
+    } finally {
+      await app.close()
+      await backend.drop()
+    }
+  }, 60_000)
 })

@@ -145,12 +145,12 @@ describeEachBackend('auth endpoints (%s database)', (backendName) => {
   })
 
   describe('/admin/apikeys', () => {
-    it('issues a key shown once (mlb_ + 43 base62), lists prefixes only, revokes it', async () => {
+    it('issues a key shown once (mlb_ + 30 random base62 + 6 of their CRC32: the scanners’ pattern mlb_[0-9A-Za-z]{36}), lists prefixes only, revokes it', async () => {
       const { user_id } = await createUser(app, admin, { username: 'keyed' })
       const res = await as(app, admin)({ method: 'POST', url: '/admin/apikeys', payload: { user_id } })
       expect(res.statusCode).toBe(201)
       const created = res.json()
-      expect(created).toEqual({ api_key: expect.stringMatching(/^mlb_[0-9A-Za-z]{43}$/), key_id: expect.any(String), user_id, expiration_date: null })
+      expect(created).toEqual({ api_key: expect.stringMatching(/^mlb_[0-9A-Za-z]{36}$/), key_id: expect.any(String), user_id, expiration_date: null })
       const list = await as(app, admin)({ url: `/admin/apikeys?user_id=${user_id}` })
       expect(list.json()).toEqual([
         { key_id: created.key_id, user_id, prefix: created.api_key.slice(0, 12), expiration_date: null, created_at: expect.any(String), revoked_at: null, last_used_at: null },

@@ -34,8 +34,6 @@ export interface Backend {
   query<T = Record<string, unknown>>(text: string): Promise<T[]>
 }
 
-/** @deprecated Use `describeEachBackend`, which shows (and under CI=true fails) a Postgres suite that cannot run. */
-export const backendNames = ['embedded', ...(process.env.TEST_DATABASE_URL ? ['postgres'] : [])] as const
 
 /**
  * `describe.each` over the backends: `%s` in the title becomes the backend's name. The embedded one

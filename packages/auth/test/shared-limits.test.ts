@@ -9,7 +9,7 @@ const redisUrl = process.env.TEST_REDIS_URL
 
 describe('REDIS_URL settings', () => {
   it('refuses a URL that is not redis:// with one line and the off switch', () => {
-    expect(() => resolveSettings({ jwtSecret: 'x'.repeat(32), env: {}, redisUrl: 'http://cache:6379' })).toThrow(
+    expect(() => resolveSettings({ jwtSecret: 'a random-looking secret: 7Hq2pLm9Xv4Rt8', env: {}, redisUrl: 'http://cache:6379' })).toThrow(
       'REDIS_URL must be a redis:// or rediss:// URL: fix it, or unset it to count limits per instance, or set AUTH_ENABLED=false to turn auth off.',
     )
   })

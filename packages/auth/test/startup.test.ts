@@ -4,12 +4,15 @@ import { resolveSettings } from '../src/settings.js'
 import { ADMIN, as, describeEachBackend, buildAuthServer, createBackend, createUser, echo, issueKey, login, logCollector, packageRoot, type Backend } from './helpers.js'
 
 const OFF = ', or set AUTH_ENABLED=false to turn auth off.'
-const good = { jwtSecret: 'x'.repeat(32), env: {} }
+const good = { jwtSecret: 'a random-looking secret: 7Hq2pLm9Xv4Rt8', env: {} }
 
 describe('settings: each misconfiguration stops start-up with one line naming the setting and the off switch', () => {
   it.each([
     [{ jwtSecret: undefined }, 'AUTH_JWT_SECRET is missing or shorter than 32 bytes: set it to a long random secret (e.g. `openssl rand -base64 48`)'],
     [{ jwtSecret: 'short' }, 'AUTH_JWT_SECRET is missing or shorter than 32 bytes'],
+    [{ jwtSecret: 'a'.repeat(32) }, 'AUTH_JWT_SECRET is too easy to guess (it repeats a few characters or follows a pattern): set it to a long random secret'],
+    [{ jwtSecret: 'ab'.repeat(32) }, 'AUTH_JWT_SECRET is too easy to guess'],
+    [{ jwtSecret: '0123456789'.repeat(4) }, 'AUTH_JWT_SECRET is too easy to guess'],
     [{ databaseUrl: 'not a url' }, 'DATABASE_URL is not a valid URL: set it to postgres://user:password@host:5432/database, or unset it to use the embedded database'],
     [{ databaseUrl: 'mysql://root@db/x' }, 'DATABASE_URL must be a postgres:// URL, not mysql://'],
     [{ adminUsername: 'root' }, 'MLBLOCKS_ADMIN_USERNAME and MLBLOCKS_ADMIN_PASSWORD go together'],
@@ -36,9 +39,11 @@ describe('settings: each misconfiguration stops start-up with one line naming th
   })
 
   it('reads the environment over the options, and never echoes a secret', () => {
-    const s = resolveSettings({ jwtSecret: 'o'.repeat(32), tokenTtl: '2h', env: { AUTH_JWT_SECRET: 'e'.repeat(40), AUTH_TOKEN_TTL: '15m' } })
-    expect(s).toMatchObject({ jwtSecret: 'e'.repeat(40), tokenTtlMs: 900_000, cacheTtlMs: 5000, loginRateLimit: 30, admin: null })
+    const fromEnv = 'the environment secret, 40+ bytes: Zk3vQ8wR'
+    const s = resolveSettings({ jwtSecret: good.jwtSecret, tokenTtl: '2h', env: { AUTH_JWT_SECRET: fromEnv, AUTH_TOKEN_TTL: '15m' } })
+    expect(s).toMatchObject({ jwtSecret: fromEnv, tokenTtlMs: 900_000, cacheTtlMs: 5000, loginRateLimit: 30, admin: null })
     expect(() => resolveSettings({ env: { AUTH_JWT_SECRET: 'tooshort-secret' } })).toThrow(/^(?!.*tooshort-secret)/)
+    expect(() => resolveSettings({ env: { AUTH_JWT_SECRET: 'x'.repeat(40) } })).toThrow(/^(?!.*xxxx)/)
   })
 
   it('stops on an unreachable database within a few seconds, naming DATABASE_URL but not its password', async () => {

@@ -33,12 +33,33 @@ export function redactQuery(url: string): string {
   return `${url.slice(0, q)}?${names.join('&')}`
 }
 
+/**
+ * An error as it is logged: its type, message, code and stack, and its causes likewise — never a
+ * failed query's parameters, which drizzle puts in its message (`params: …`) and the database
+ * driver in its fields (`parameters`, `detail`): they may hold a password or key hash.
+ */
+export function serializeError(err: unknown, depth = 0): unknown {
+  if (!(err instanceof Error)) return err
+  const e = err as Error & { code?: unknown; statusCode?: unknown; cause?: unknown }
+  const message = e.message.replace(/\nparams: [\s\S]*$/, `\nparams: ${CENSOR}`)
+  const stack = typeof e.stack === 'string' ? e.stack.replace(e.message, message) : undefined
+  return {
+    type: e.constructor?.name ?? e.name,
+    message,
+    ...(stack ? { stack } : {}),
+    ...(typeof e.code === 'string' || typeof e.code === 'number' ? { code: e.code } : {}),
+    ...(typeof e.statusCode === 'number' ? { statusCode: e.statusCode } : {}),
+    ...(e.cause !== undefined && depth < 4 ? { cause: serializeError(e.cause, depth + 1) } : {}),
+  }
+}
+
 export function loggerOptions(level: LogLevel, stream?: NodeJS.WritableStream): FastifyServerOptions['logger'] {
   return {
     level,
     ...(stream ? { stream } : {}),
     redact: { paths: REDACTED_PATHS, censor: CENSOR },
     serializers: {
+      err: (err: Error) => serializeError(err) as { type: string; message: string; stack: string },
       req: (req: FastifyRequest) => ({
         method: req.method,
         url: redactQuery(req.url),

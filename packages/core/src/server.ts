@@ -10,7 +10,7 @@ import { registerDocs } from './docs.js'
 import { ConfigError } from './errors.js'
 import type { ReadinessCheck, SecurityScheme } from './fastify-types.js'
 import { healthRoutes } from './health.js'
-import { installErrorHandling } from './http/error-handler.js'
+import { clientErrorHandler, installErrorHandling } from './http/error-handler.js'
 import { schemaController } from './http/validation.js'
 import { logDestination, loggerOptions } from './logger.js'
 import { enabledPlugins, importPlugin, type PluginOverrides } from './plugins/load-plugins.js'
@@ -69,6 +69,7 @@ export async function createServer(config: MlblocksConfig = {}, options: CreateS
     // Connection: close) rather than answered with Fastify's own 503 body.
     return503OnClosing: false,
     schemaController,
+    clientErrorHandler, // Node's parser errors (431, 400) in the one error shape
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const registry = new BlockRegistry(blocks, options.loadRetry)

@@ -20,8 +20,17 @@ export async function migrateDatabase(database: AuthDatabase): Promise<void> {
     })
   } catch (err) {
     if (err instanceof AuthSettingError) throw err
+    // A migration that refuses the data as it is (usernames that differ only in case) says what to fix.
+    const refused = /mlblocks_auth: (.+)$/s.exec(innermostMessage(err))
+    if (refused) throw new AuthSettingError(`Cannot upgrade the auth database at ${database.description}: ${refused[1]!.replace(/\s+/g, ' ')}`)
     throw new AuthSettingError(
       `Cannot apply the auth database migrations to ${database.description} (${reasonOf(err)}): check that the DATABASE_URL user may create the mlblocks_auth schema and its tables`,
     )
   }
+}
+
+function innermostMessage(err: unknown): string {
+  let e: unknown = err
+  for (let depth = 0; depth < 4 && (e as { cause?: unknown } | undefined)?.cause; depth++) e = (e as { cause: unknown }).cause
+  return e instanceof Error ? e.message : String(e)
 }

@@ -1,13 +1,16 @@
 import { sql } from 'drizzle-orm'
-import { bigserial, boolean, index, pgSchema, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core'
+import { bigserial, boolean, index, integer, pgSchema, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 
 /** Auth owns its own Postgres schema, so it never collides with an application's tables. */
 export const authSchema = pgSchema('mlblocks_auth')
 
 export const role = authSchema.enum('role', ['admin', 'user'])
 
-export const users = authSchema.table('users', {
+export const users = authSchema.table(
+  'users',
+  {
   userId: uuid('user_id').primaryKey().defaultRandom(),
+  /** Unique without regard to case (the `users_username_lower_idx` index): `Admin` and `admin` cannot both exist. */
   username: text('username').notNull().unique(),
   hashedPassword: text('hashed_password').notNull(),
   role: role('role').notNull().default('user'),
@@ -15,7 +18,15 @@ export const users = authSchema.table('users', {
   blocks: text('blocks').array().notNull().default(sql`'{*}'::text[]`),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   disabled: boolean('disabled').notNull().default(false),
-})
+  /**
+   * Bumped by every change of password, role, grants, disabled or deletion. A login reads it before
+   * argon2 and writes its token only if it is still the same (see Tokens.issue), so that a change
+   * ends every session issued before it, even one whose login was in flight.
+   */
+  credentialsVersion: integer('credentials_version').notNull().default(1),
+  },
+  (t) => [uniqueIndex('users_username_lower_idx').on(sql`lower(${t.username})`)],
+)
 
 /** One row per login token (the JWT's `jti`), so that a token can be revoked before it expires. */
 export const tokens = authSchema.table(
@@ -42,6 +53,8 @@ export const apiKeys = authSchema.table(
       .references(() => users.userId, { onDelete: 'cascade' }),
     keyHash: text('key_hash').notNull().unique(),
     prefix: text('prefix').notNull(),
+    /** True for keys with a CRC32 checksum (`mlb_` + 30 + 6 characters); false for keys issued before (43 characters, no checksum). */
+    checksummed: boolean('checksummed').notNull().default(true),
     expirationDate: timestamp('expiration_date', { withTimezone: true }),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
     lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
@@ -66,6 +79,10 @@ export const auditEvents = authSchema.table(
     status: smallint('status'),
     clientAddress: text('client_address'),
     requestId: text('request_id'),
+    /** How many events this row stands for: denials are aggregated per address, action, route and minute. */
+    count: integer('count').notNull().default(1),
+    /** Aggregated rows only: `address|action|target|status|actor|minute`, so that one minute's denials add up in one row. */
+    bucket: text('bucket').unique(),
   },
   (t) => [index('audit_events_at_idx').on(t.at), index('audit_events_actor_idx').on(t.actorId, t.at), index('audit_events_action_idx').on(t.action, t.at)],
 )

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify'
 import { AdminOnly, BlockForbidden, Unauthorized, Unavailable } from '../errors.js'
 import { RETRY_AFTER_S } from '../services/db-errors.js'
+import { API_KEY_PREFIX } from '../services/api-keys.js'
 import type { Audit } from '../services/audit.js'
 import type { Credentials } from '../services/credentials.js'
 import { mayCall, type Principal } from '../services/principal.js'
@@ -8,14 +9,22 @@ import { mayCall, type Principal } from '../services/principal.js'
 const BEARER = /^Bearer ([!-~]+)$/i
 
 /**
- * The credential of a request: `Authorization: Bearer <token or key>`, else `X-API-Key: <key>`.
- * Never the query string.
+ * The credential of a request: `Authorization: Bearer <token or key>`, else `X-API-Key: <key>`
+ * (an API key only: a login token there is refused). Never the query string. Two Authorization
+ * headers (Node keeps the first and drops the rest) are refused: '' is a 401.
  */
 export function credentialOf(request: FastifyRequest): string | undefined {
   const authorization = request.headers.authorization
-  if (authorization !== undefined) return BEARER.exec(authorization)?.[1] ?? ''
+  if (authorization !== undefined) return authorizationHeaders(request.raw.rawHeaders) > 1 ? '' : (BEARER.exec(authorization)?.[1] ?? '')
   const key = request.headers['x-api-key']
-  return typeof key === 'string' ? key : undefined
+  if (typeof key !== 'string') return key === undefined ? undefined : ''
+  return key.startsWith(API_KEY_PREFIX) ? key : ''
+}
+
+function authorizationHeaders(raw: string[]): number {
+  let n = 0
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 13 && raw[i]!.toLowerCase() === 'authorization') n += 1
+  return n
 }
 
 /**

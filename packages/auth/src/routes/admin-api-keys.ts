@@ -4,7 +4,7 @@ import { BadInput, ErrorReply } from '@mlblocks/core'
 import { requireAdmin } from '../hooks/authenticate.js'
 import { toApiKeyRecord } from '../services/api-keys.js'
 import type { RouteDeps } from './index.js'
-import { ApiKeyRecord, Id } from './schemas.js'
+import { ApiKeyRecord, Id, parseTimestamp } from './schemas.js'
 
 export const CreateApiKeyBody = Type.Object(
   {
@@ -31,7 +31,7 @@ export const adminApiKeyRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
     { schema: { tags: ['admin'], summary: 'Issue an API key for a user', body: CreateApiKeyBody, response: { 201: CreatedApiKey, ...errors } } },
     async (request, reply) => {
       const { user_id, expiration_date } = request.body
-      const expires = expiration_date === undefined ? null : new Date(expiration_date)
+      const expires = expiration_date === undefined ? null : parseTimestamp('body.expiration_date', expiration_date)
       if (expires && expires.getTime() <= Date.now()) {
         throw new BadInput('body.expiration_date must lie in the future.')
       }

@@ -4,6 +4,7 @@ import { ErrorReply } from '@mlblocks/core'
 import { requireAdmin } from '../hooks/authenticate.js'
 import { AUDIT_ACTIONS, toAuditRecord } from '../services/audit.js'
 import type { RouteDeps } from './index.js'
+import { MAX_EVENT_ID, parseTimestamp } from './schemas.js'
 
 const AuditQuery = Type.Object(
   {
@@ -11,7 +12,7 @@ const AuditQuery = Type.Object(
     action: Type.Optional(Type.Union(AUDIT_ACTIONS.map((a) => Type.Literal(a)))),
     since: Type.Optional(Type.String({ format: 'date-time' })),
     until: Type.Optional(Type.String({ format: 'date-time' })),
-    before: Type.Optional(Type.Integer({ minimum: 1, description: 'Paging: events older than this event_id.' })),
+    before: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_EVENT_ID, description: 'Paging: events older than this event_id.' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
   },
   { additionalProperties: false },
@@ -26,6 +27,7 @@ const AuditRecord = Type.Object({
   status: Type.Union([Type.Integer(), Type.Null()]),
   client_address: Type.Union([Type.String(), Type.Null()]),
   request_id: Type.Union([Type.String(), Type.Null()]),
+  count: Type.Integer({ description: 'How many events the row stands for: denials are counted per address, action, route and minute (request_id is the first one).' }),
 })
 
 export const adminAuditRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { audit }) => {
@@ -42,13 +44,14 @@ export const adminAuditRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app,
     },
     async (request) => {
       const { actor, action, since, until, before, limit = 100 } = request.query
+      const range = { since: since && parseTimestamp('querystring.since', since), until: until && parseTimestamp('querystring.until', until) }
       await audit.flush()
       const rows = await audit.list({
         limit,
         ...(actor ? { actor } : {}),
         ...(action ? { action } : {}),
-        ...(since ? { since: new Date(since) } : {}),
-        ...(until ? { until: new Date(until) } : {}),
+        ...(range.since ? { since: range.since } : {}),
+        ...(range.until ? { until: range.until } : {}),
         ...(before === undefined ? {} : { before }),
       })
       return rows.map(toAuditRecord)

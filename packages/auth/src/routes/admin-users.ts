@@ -1,7 +1,9 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorReply } from '@mlblocks/core'
+import { LoneSurrogate } from '../errors.js'
 import { requireAdmin } from '../hooks/authenticate.js'
+import { wellFormed } from '../services/passwords.js'
 import { toUserRecord } from '../services/principal.js'
 import type { RouteDeps } from './index.js'
 import { BlockGrants, Id, NewPassword, Role, Username, UserRecord } from './schemas.js'
@@ -26,6 +28,7 @@ export const adminUserRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app,
     '/admin/users',
     { schema: { tags: ['admin'], summary: 'Create a user (blocks default to ["*"])', body: CreateUserBody, response: { 201: CreatedUser, ...errors } } },
     async (request, reply) => {
+      if (!wellFormed(request.body.password)) throw new LoneSurrogate('body.password')
       const { creation_date, user_id, username, role, blocks } = toUserRecord(await users.create(request.body))
       audit.record(request, { action: 'user.created', actor: request.principal, target: user_id })
       return reply.code(201).send({ user_id, username, creation_date, role, blocks })
@@ -56,6 +59,7 @@ export const adminUserRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app,
       },
     },
     async (request) => {
+      if (request.body.password !== undefined && !wellFormed(request.body.password)) throw new LoneSurrogate('body.password')
       const updated = await users.update(request.params.id, request.body)
       const action = request.body.disabled === true ? 'user.disabled' : 'user.changed'
       audit.record(request, { action, actor: request.principal, target: updated.userId })

@@ -1,8 +1,9 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorReply } from '@mlblocks/core'
-import { LoginFailed, RateLimited } from '../errors.js'
+import { LoginFailed, LoneSurrogate, RateLimited } from '../errors.js'
 import type { Outcome } from '../services/login-limits.js'
+import { wellFormed } from '../services/passwords.js'
 import { toUserDetails } from '../services/principal.js'
 import type { RouteDeps } from './index.js'
 import { UserDetails, Username } from './schemas.js'
@@ -34,7 +35,9 @@ export const loginRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { us
     },
     async (request, reply) => {
       const { username, password } = request.body
-      // Reserved before argon2: of concurrent guesses, only those the limits allow reach it.
+      if (!wellFormed(password)) throw new LoneSurrogate('body.password')
+      // Reserved before argon2: of concurrent guesses, only those the limits allow reach it. The
+      // limits key on the lower-cased name, as usernames match without regard to case.
       const reservation = await limits.reserve(request.ip, username)
       if (!reservation.ok) {
         const seconds = Math.max(1, Math.ceil(reservation.retryAfterMs / 1000))
@@ -53,8 +56,10 @@ export const loginRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { us
           throw new LoginFailed()
         }
         outcome = 'succeeded'
-        audit.record(request, { action: 'login.succeeded', actor: { userId: user.userId, username: user.username } })
+        // Written only if the user is as the password was checked against: a change meanwhile is a 401.
         const issued = await tokens.issue(user)
+        if (!issued) throw new LoginFailed()
+        audit.record(request, { action: 'login.succeeded', actor: { userId: user.userId, username: user.username } })
         return { token: issued.jwt, expiration_date: issued.expiresAt.toISOString(), user_details: toUserDetails(user) }
       } finally {
         await reservation.settle(outcome)

@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, randomInt } from 'node:crypto'
+import { crc32 } from 'node:zlib'
 import { and, desc, eq, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
 import { apiKeys, users, type ApiKeyRow } from '../db/schema.js'
@@ -11,15 +12,38 @@ const PREFIX_SHOWN = 12 // `mlb_` and 8 characters: enough to tell keys apart, u
 const LAST_USED_PRECISION_MS = 60_000
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 
-/** `mlb_` and 32 random bytes in base62 (43 characters). */
-export function generateApiKey(): string {
-  let n = BigInt(`0x${randomBytes(32).toString('hex')}`)
+/** 30 random base62 characters (178 bits), then 6 of their CRC32 in base62. */
+const RANDOM_LENGTH = 30
+const CHECKSUM_LENGTH = 6
+/** What secret scanners look for: every key issued now matches it. */
+export const API_KEY_PATTERN = /^mlb_[0-9A-Za-z]{36}$/
+/** Keys issued before the checksum: `mlb_` and 43 base62 characters. */
+const LEGACY_PATTERN = /^mlb_[0-9A-Za-z]{43}$/
+
+const base62 = (n: number, width: number): string => {
   let out = ''
-  for (let i = 0; i < 43; i++) {
-    out = BASE62[Number(n % 62n)]! + out
-    n /= 62n
+  for (let i = 0; i < width; i++) {
+    out = BASE62[n % 62]! + out
+    n = Math.floor(n / 62)
   }
-  return API_KEY_PREFIX + out
+  return out
+}
+
+/** The checksum of a key's random part: its CRC32 in 6 base62 characters (62^6 > 2^32). */
+const checksum = (random: string): string => base62(crc32(random) >>> 0, CHECKSUM_LENGTH)
+
+/** `mlb_` + 30 random base62 characters + 6 characters of their CRC32: `mlb_[0-9A-Za-z]{36}`. */
+export function generateApiKey(): string {
+  let random = ''
+  for (let i = 0; i < RANDOM_LENGTH; i++) random += BASE62[randomInt(62)]
+  return API_KEY_PREFIX + random + checksum(random)
+}
+
+/** True when a key of today's format carries the right checksum: a random or forged key fails it without any lookup. */
+export function hasValidChecksum(key: string): boolean {
+  if (!API_KEY_PATTERN.test(key)) return false
+  const random = key.slice(API_KEY_PREFIX.length, API_KEY_PREFIX.length + RANDOM_LENGTH)
+  return checksum(random) === key.slice(API_KEY_PREFIX.length + RANDOM_LENGTH)
 }
 
 export const hashApiKey = (key: string): string => createHash('sha256').update(key).digest('hex')
@@ -48,17 +72,65 @@ export class ApiKeys {
   constructor(private readonly db: Db) {}
 
   #liveKey: ReturnType<typeof liveKey> | undefined
+  /**
+   * Keys issued before the checksum (no CRC to check), by key id: their prefix and owner. A key of
+   * that old shape goes to the database only when its prefix is one of these, so random keys of
+   * the old length cost no query either. Loaded at start; revocations take keys out.
+   */
+  readonly #legacy = new Map<string, string>()
+  readonly #legacyPrefixes = new Map<string, number>()
 
-  /** Issues a key for a user. The key itself is returned this once and only its hash is stored. */
-  async issue(userId: string, expirationDate: Date | null): Promise<{ key: string; row: ApiKeyRow }> {
-    const [user] = await this.db.select({ id: users.userId }).from(users).where(eq(users.userId, userId))
-    if (!user) throw new UserNotFound(userId)
+  /** Loads the prefixes of the live keys issued before the checksum (at start, and after a user's keys were revoked). */
+  async loadLegacyPrefixes(): Promise<void> {
+    const rows = await this.db
+      .select({ keyId: apiKeys.keyId, prefix: apiKeys.prefix })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.checksummed, false), isNull(apiKeys.revokedAt)))
+    this.#legacy.clear()
+    this.#legacyPrefixes.clear()
+    for (const row of rows) {
+      this.#legacy.set(row.keyId, row.prefix)
+      this.#legacyPrefixes.set(row.prefix, (this.#legacyPrefixes.get(row.prefix) ?? 0) + 1)
+    }
+  }
+
+  /** Some user's keys may have been revoked: reload the old keys' prefixes (no keys of the old shape, no query). */
+  reloadLegacy(): void {
+    if (this.#legacy.size === 0) return // the set only shrinks: once empty, it stays so
+    void this.loadLegacyPrefixes().catch(() => undefined) // a stale prefix costs one lookup, never a wrong answer
+  }
+
+  /** A revoked key: no longer worth a lookup. */
+  forgetLegacy(match: { keyId: string }): void {
+    const prefix = this.#legacy.get(match.keyId)
+    if (prefix === undefined) return
+    this.#legacy.delete(match.keyId)
+    const left = (this.#legacyPrefixes.get(prefix) ?? 1) - 1
+    if (left > 0) this.#legacyPrefixes.set(prefix, left)
+    else this.#legacyPrefixes.delete(prefix)
+  }
+
+  /** Whether `key` could be a live key at all, decided without the database: its checksum, or an old key's prefix. */
+  mayExist(key: string): boolean {
+    if (hasValidChecksum(key)) return true
+    return LEGACY_PATTERN.test(key) && this.#legacyPrefixes.has(key.slice(0, PREFIX_SHOWN))
+  }
+
+  /**
+   * Issues a key for a user. The key itself is returned this once and only its hash is stored.
+   * Written only if the user still exists, in one statement: a deletion in flight is a 404, not a
+   * foreign-key error.
+   */
+  async issue(userId: string, expirationDate: Date | null): Promise<{ key: string; row: Pick<ApiKeyRow, 'keyId' | 'userId' | 'expirationDate'> }> {
     const key = generateApiKey()
-    const [row] = await this.db
-      .insert(apiKeys)
-      .values({ userId, keyHash: hashApiKey(key), prefix: key.slice(0, PREFIX_SHOWN), expirationDate })
-      .returning()
-    return { key, row: row! }
+    const written = await this.db.execute<{ key_id: string }>(sql`insert into ${apiKeys} (user_id, key_hash, prefix, expiration_date)
+      select ${users.userId}, ${hashApiKey(key)}, ${key.slice(0, PREFIX_SHOWN)}, ${expirationDate?.toISOString() ?? null}::timestamptz from ${users}
+      where ${users.userId} = ${userId}::uuid
+      for share
+      returning key_id`)
+    const [row] = written as unknown as Array<{ key_id: string }>
+    if (!row) throw new UserNotFound(userId)
+    return { key, row: { keyId: row.key_id, userId, expirationDate } }
   }
 
   list(userId?: string): Promise<ApiKeyRow[]> {
@@ -76,7 +148,7 @@ export class ApiKeys {
 
   /** Found by the hash's unique index: the lookup time tells nothing about the key. */
   async verify(key: string): Promise<{ principal: Principal; expiresAt: Date | null } | null> {
-    if (!key.startsWith(API_KEY_PREFIX) || key.length !== API_KEY_PREFIX.length + 43) return null
+    if (!this.mayExist(key)) return null // no query for a random or forged key
     const [row] = await (this.#liveKey ??= liveKey(this.db)).execute({ keyHash: hashApiKey(key) })
     const now = Date.now()
     if (!row || row.user.disabled || (row.key.expirationDate && row.key.expirationDate.getTime() <= now)) return null

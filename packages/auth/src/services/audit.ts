@@ -49,7 +49,24 @@ export const toAuditRecord = (e: AuditEventRow) => ({
   status: e.status,
   client_address: e.clientAddress,
   request_id: e.requestId,
+  count: e.count,
 })
+
+/** Aggregated events wait at most this long before they are written. */
+const AGGREGATE_FLUSH_MS = 1000
+/** Buckets held before a write is forced (a flood from many addresses at once). */
+const MAX_BUCKETS = 5000
+
+/**
+ * What an anonymous client can trigger at will — denied access (401, 403) and any 429 — is counted,
+ * not written a row a time: one row per client address, action, route, status, actor and minute,
+ * whose `count` grows. A flood then writes a bounded number of rows, and the log still shows it.
+ */
+const aggregated = (event: AuditEvent) => event.action === 'access.denied' || event.status === 429
+
+interface Bucket {
+  row: typeof auditEvents.$inferInsert & { bucket: string; count: number }
+}
 
 /** One event's row, built once: every login and every denial writes one. */
 const insertEvent = (db: Db) =>
@@ -73,6 +90,8 @@ const insertEvent = (db: Db) =>
 export class Audit {
   #pending = new Set<Promise<unknown>>()
   #insertEvent: ReturnType<typeof insertEvent> | undefined
+  #buckets = new Map<string, Bucket>()
+  #timer: NodeJS.Timeout | undefined
 
   constructor(
     private readonly db: Db,
@@ -80,6 +99,7 @@ export class Audit {
   ) {}
 
   record(request: FastifyRequest, event: AuditEvent): void {
+    if (aggregated(event)) return this.#count(request, event)
     const write = (this.#insertEvent ??= insertEvent(this.db))
       .execute({
         action: event.action,
@@ -95,8 +115,54 @@ export class Audit {
     this.#pending.add(write)
   }
 
-  /** Waits for queued writes (on shutdown, and in tests). */
+  #count(request: FastifyRequest, event: AuditEvent): void {
+    const now = new Date()
+    const minute = new Date(Math.floor(now.getTime() / 60_000) * 60_000).toISOString()
+    const actorId = event.actor?.userId ?? null
+    const key = [request.ip, event.action, event.target ?? '', event.status ?? '', actorId ?? '', minute].join('|')
+    const held = this.#buckets.get(key)
+    if (held) {
+      held.row.count += 1
+      return
+    }
+    this.#buckets.set(key, {
+      row: {
+        at: now,
+        action: event.action,
+        actorId,
+        actorName: event.actor?.username ?? null,
+        target: event.target ?? null,
+        status: event.status ?? null,
+        clientAddress: request.ip,
+        requestId: String(request.id), // the first request of the minute
+        count: 1,
+        bucket: key,
+      },
+    })
+    if (this.#buckets.size >= MAX_BUCKETS) this.#writeBuckets()
+    else this.#timer ??= setTimeout(() => this.#writeBuckets(), AGGREGATE_FLUSH_MS).unref()
+  }
+
+  /** Writes the counted events in one statement, adding to the rows of their minute. */
+  #writeBuckets(): void {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    if (this.#buckets.size === 0) return
+    const rows = [...this.#buckets.values()].map((b) => b.row)
+    this.#buckets = new Map()
+    const write = this.db
+      .insert(auditEvents)
+      .values(rows)
+      .onConflictDoUpdate({ target: auditEvents.bucket, set: { count: sql`${auditEvents.count} + excluded.count` } })
+      .then(() => undefined)
+      .catch((err: unknown) => this.log.error({ err, action: 'access.denied', events: rows.length }, 'audit: could not record counted events'))
+      .finally(() => this.#pending.delete(write))
+    this.#pending.add(write)
+  }
+
+  /** Writes what is counted and waits for queued writes (on shutdown, and in tests). */
   async flush(): Promise<void> {
+    this.#writeBuckets()
     await Promise.all([...this.#pending])
   }
 

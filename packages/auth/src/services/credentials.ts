@@ -21,6 +21,9 @@ const cacheKey = (credential: string): string => hash('sha256', credential, 'bas
 /** A revocation, as instances tell each other: every credential of a user, or one token or key. */
 export type Revocation = { user: string } | { credential: string }
 
+/** The NOTIFY channel on which instances (and the recovery CLI) tell each other of revocations. */
+export const REVOCATIONS_CHANNEL = 'mlblocks_auth_revocations'
+
 /**
  * Verifies a bearer credential (a login token or an API key) and caches the answer for `ttlMs`,
  * so that the hot path does not query the database on every request. Revocations on this
@@ -53,8 +56,13 @@ export class Credentials {
 
   /** A revocation made on another instance. */
   applyRemote(revocation: Revocation): void {
-    if ('user' in revocation) this.#forget((p) => p.userId === revocation.user)
-    else this.#forget((p) => p.credentialId === revocation.credential)
+    if ('user' in revocation) {
+      this.apiKeys.reloadLegacy()
+      this.#forget((p) => p.userId === revocation.user)
+    } else {
+      this.apiKeys.forgetLegacy({ keyId: revocation.credential })
+      this.#forget((p) => p.credentialId === revocation.credential)
+    }
   }
 
   /**
@@ -68,6 +76,8 @@ export class Credentials {
    */
   check(credential: string): Principal | null | Promise<Principal | null> {
     if (credential.length === 0 || credential.length > MAX_CREDENTIAL_LENGTH) return null
+    // A key whose checksum fails (or of the old shape, with no old key's prefix) is refused here: no lookup.
+    if (credential.startsWith(API_KEY_PREFIX) && !this.apiKeys.mayExist(credential)) return null
     const key = cacheKey(credential)
     const now = Date.now()
     const hit = this.#cache.get(key)
@@ -104,12 +114,14 @@ export class Credentials {
 
   /** Drops every cached credential of a user (revoked, disabled, deleted, demoted, new grants), here and on the other instances. */
   forgetUser(userId: string): void {
+    this.apiKeys.reloadLegacy()
     this.#forget((p) => p.userId === userId)
     this.publish({ user: userId })
   }
 
   /** Drops one token or key, here and on the other instances. */
   forgetCredential(credentialId: string): void {
+    this.apiKeys.forgetLegacy({ keyId: credentialId })
     this.#forget((p) => p.credentialId === credentialId)
     this.publish({ credential: credentialId })
   }

@@ -22,8 +22,20 @@ export const QUEUE_PER_WORKER = 32
  */
 export const workers = new PasswordWorkers(size, size * QUEUE_PER_WORKER)
 
+/**
+ * A password as it is hashed: in Unicode NFC, so that the same characters typed on another system
+ * (composed or decomposed) are the same password. Callers refuse lone surrogates first (see
+ * `wellFormed`): hashed as UTF-8 they become U+FFFD, so that different passwords would verify alike.
+ */
+const normalize = (password: string): string => password.normalize('NFC')
+
+/** False when `password` holds a lone surrogate (not valid Unicode): the caller answers 400. */
+export function wellFormed(password: string): boolean {
+  return !/\p{Cs}/u.test(password) // with the u flag, a surrogate pair is one code point and only a lone half is Cs
+}
+
 export function hashPassword(password: string): Promise<string> {
-  return workers.run({ op: 'hash', password, options: ARGON2 }) as Promise<string>
+  return workers.run({ op: 'hash', password: normalize(password), options: ARGON2 }) as Promise<string>
 }
 
 /** A hash of a random password, verified against when the username is unknown: same cost, same answer. */
@@ -38,10 +50,15 @@ const dummyHash = () =>
 export async function checkPassword(hashed: string | undefined, password: string): Promise<boolean> {
   const against = hashed ?? (await dummyHash())
   // A full queue is a 503 to retry (never a failed login); any other error is a failed check.
-  const ok = await (workers.run({ op: 'verify', password, hashed: against }) as Promise<boolean>).catch((err: unknown) => {
-    if (err instanceof PasswordsBusy) throw err
-    return false
-  })
+  const verify = (candidate: string) =>
+    (workers.run({ op: 'verify', password: candidate, hashed: against }) as Promise<boolean>).catch((err: unknown) => {
+      if (err instanceof PasswordsBusy) throw err
+      return false
+    })
+  const normalized = normalize(password)
+  let ok = await verify(normalized)
+  // Hashes made before passwords were normalised: a password typed in another form verifies as typed.
+  if (!ok && normalized !== password) ok = await verify(password)
   return ok && hashed !== undefined
 }
 

@@ -32,7 +32,8 @@ const userNamed = (db: Db) =>
   db
     .select()
     .from(users)
-    .where(eq(users.username, sql.placeholder('username')))
+    // Usernames are unique without regard to case (users_username_lower_idx): either case logs in.
+    .where(sql`lower(${users.username}) = lower(${sql.placeholder('username')})`)
     .prepare('mlblocks_auth_user_named')
 
 export class Users {
@@ -78,7 +79,11 @@ export class Users {
     return { user: ok && row && !row.disabled ? row : null, account: row ?? null }
   }
 
-  /** Applies changes; demoting, disabling or a new password revoke every token and key of the user. */
+  /**
+   * Applies changes. Every change bumps the user's credentials_version, so that a login in flight
+   * (its password checked against the row as it was) writes no token; a change of role, disabling
+   * or a new password also revoke every token and key of the user.
+   */
   async update(userId: string, changes: UserChanges): Promise<UserRow> {
     const hashedPassword = changes.password === undefined ? undefined : await hashPassword(changes.password)
     const row = await this.db.transaction(async (tx) => {
@@ -94,12 +99,13 @@ export class Users {
           ...(changes.blocks === undefined ? {} : { blocks: [...changes.blocks] }),
           ...(changes.disabled === undefined ? {} : { disabled: changes.disabled }),
           ...(hashedPassword === undefined ? {} : { hashedPassword }),
+          credentialsVersion: sql`${users.credentialsVersion} + 1`,
         })
         .where(eq(users.userId, userId))
         .returning()
-      const demoted = current.role === 'admin' && updated!.role === 'user'
+      const roleChanged = current.role !== updated!.role
       const disabled = !current.disabled && updated!.disabled
-      if (demoted || disabled || hashedPassword !== undefined) await revokeAll(tx, userId)
+      if (roleChanged || disabled || hashedPassword !== undefined) await revokeAll(tx, userId)
       return updated!
     })
     this.onChanged(userId)
@@ -130,7 +136,7 @@ export class Users {
     return this.db.transaction(async (tx) => {
       await tx.execute(sql`select pg_advisory_xact_lock(${LOCK.admins})`)
       if ((await activeAdmins(tx)) > 0) return 'exists'
-      const [taken] = await tx.select().from(users).where(eq(users.username, admin.username))
+      const [taken] = await tx.select().from(users).where(sql`lower(${users.username}) = lower(${admin.username})`)
       if (taken) {
         throw new AuthSettingError(
           `MLBLOCKS_ADMIN_USERNAME '${admin.username}' belongs to a user who is not an active admin, and no admin exists: choose another name, or promote that user with \`mlblocks-auth create-admin ${admin.username} --force\``,
@@ -160,8 +166,8 @@ async function revokeAll(db: Pick<Db, 'update'>, userId: string): Promise<void> 
   await db.update(apiKeys).set({ revokedAt: now }).where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)))
 }
 
-/** For the recovery CLI: sets a new password (revoking the user's credentials) by username. */
+/** For the recovery CLI: the user of that name, in any case. */
 export async function findByUsername(db: Db, username: string): Promise<UserRow | undefined> {
-  const [row] = await db.select().from(users).where(eq(users.username, username))
+  const [row] = await db.select().from(users).where(sql`lower(${users.username}) = lower(${username})`)
   return row
 }

@@ -107,3 +107,28 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number): v
 export function errorBody(e: HttpError): ErrorReply {
   return { statusCode: e.statusCode, code: e.code, error_message: e.message }
 }
+
+/** What Node's own HTTP parser refuses before Fastify sees a request, in the one error shape. */
+const CLIENT_ERRORS: Record<string, [status: number, code: string, message: string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'MLB_HEADERS_TOO_LARGE', 'The request headers are too large (over 16 KB in all): send fewer or shorter headers.'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'MLB_BAD_REQUEST', 'The request took too long to arrive: send it again.'],
+}
+const MALFORMED: [number, string, string] = [400, 'MLB_BAD_REQUEST', 'The request is not valid HTTP/1.1 (a malformed request line or header, such as a folded header line): fix the client.']
+const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }
+
+/**
+ * Fastify's `clientErrorHandler`: a request that Node's parser refuses (headers over 16 KB: 431;
+ * an obs-fold or other malformed line: 400) gets `{ statusCode, code, error_message }` too, then
+ * the connection is closed.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: import('node:net').Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy()
+    return
+  }
+  const [statusCode, code, message] = CLIENT_ERRORS[err.code ?? ''] ?? MALFORMED
+  const body = JSON.stringify(errorBody({ statusCode, code, message }))
+  socket.end(
+    `HTTP/1.1 ${statusCode} ${REASONS[statusCode]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  )
+}
