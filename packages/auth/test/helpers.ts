@@ -34,7 +34,6 @@ export interface Backend {
   query<T = Record<string, unknown>>(text: string): Promise<T[]>
 }
 
-
 /**
  * `describe.each` over the backends: `%s` in the title becomes the backend's name. The embedded one
  * always runs; the Postgres one needs TEST_DATABASE_URL, and without it is skipped with one line
