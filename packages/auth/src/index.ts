@@ -7,7 +7,7 @@ import type { BlockAccess } from '@mlblocks/core'
 import { openDatabase } from './db/client.js'
 import { migrateDatabase } from './db/migrate.js'
 import { RateLimited, RequestBudgetExceeded } from './errors.js'
-import { authenticate } from './hooks/authenticate.js'
+import { protectRoutes } from './hooks/protect-routes.js'
 import { documentSecurity } from './openapi.js'
 import { authRoutes } from './routes/index.js'
 import { ApiKeys } from './services/api-keys.js'
@@ -73,6 +73,7 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   let pruning: NodeJS.Timeout | undefined
   app.addHook('onClose', async () => {
     clearInterval(pruning)
+    credentials.close()
     await audit.flush() // queued security events first, then the database
     await closeDatabase()
   })
@@ -150,7 +151,8 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   app.mlblocks?.addReadinessCheck('the auth database', async () => {
     await database.db.execute(sql`select 1`)
   })
-  app.addHook('onRequest', authenticate(credentials, audit))
+  // Per route, not a root hook: public routes run no auth code at all (hooks/protect-routes.ts).
+  protectRoutes(app, credentials, audit)
   await app.register(authRoutes, { users, tokens, apiKeys, credentials, settings, guard, audit })
 }
 

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorReply } from '@mlblocks/core'
-import { requireAdmin } from '../hooks/authenticate.js'
+import { adminOnly } from '../hooks/protect-routes.js'
 import { AUDIT_ACTIONS, toAuditRecord } from '../services/audit.js'
 import type { RouteDeps } from './index.js'
 
@@ -29,7 +29,7 @@ const AuditRecord = Type.Object({
 })
 
 export const adminAuditRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { audit }) => {
-  app.addHook('onRequest', requireAdmin(audit))
+  adminOnly(app, audit)
   app.get(
     '/admin/audit',
     {

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorReply } from '@mlblocks/core'
-import { requireAdmin } from '../hooks/authenticate.js'
+import { adminOnly } from '../hooks/protect-routes.js'
 import { toUserRecord } from '../services/principal.js'
 import type { RouteDeps } from './index.js'
 import { BlockGrants, Id, NewPassword, Role, Username, UserRecord } from './schemas.js'
@@ -20,7 +20,7 @@ export const UpdateUserBody = Type.Object(
 const errors = { 400: ErrorReply, 404: ErrorReply, 409: ErrorReply }
 
 export const adminUserRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { users, audit }) => {
-  app.addHook('onRequest', requireAdmin(audit))
+  adminOnly(app, audit)
 
   app.post(
     '/admin/users',
