@@ -148,9 +148,17 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   app.mlblocks?.addSecurityScheme('bearer', { type: 'http', scheme: 'bearer', description: 'A login token from POST /login, or an API key' })
   app.mlblocks?.addSecurityScheme('apiKey', { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key' })
   // /readyz answers 503 while the database is unreachable (a load balancer then routes around us).
-  app.mlblocks?.addReadinessCheck('the auth database', async () => {
-    await database.db.execute(sql`select 1`)
-  })
+  // Probes that arrive while one is asking share its answer: a flood of probes is one query at a time.
+  let probing: Promise<void> | undefined
+  app.mlblocks?.addReadinessCheck('the auth database', () =>
+    (probing ??= database.db.execute(sql`select 1`).then(
+      () => void (probing = undefined),
+      (err: unknown) => {
+        probing = undefined
+        throw err
+      },
+    )),
+  )
   // Per route, not a root hook: public routes run no auth code at all (hooks/protect-routes.ts).
   protectRoutes(app, credentials, audit)
   await app.register(authRoutes, { users, tokens, apiKeys, credentials, settings, guard, audit })

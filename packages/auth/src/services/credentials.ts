@@ -49,6 +49,11 @@ export class Credentials {
     private readonly publish: (revocation: Revocation) => void = () => undefined,
   ) {}
 
+  /** How many verified credentials the cache holds now (for tests and metrics; never which). */
+  get size(): number {
+    return this.#cache.size
+  }
+
   /** Whether revocations from other instances reach this one; when not, the cache is off. */
   setShared(shared: boolean): void {
     this.#shared = shared
