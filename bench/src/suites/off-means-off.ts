@@ -53,7 +53,7 @@ export async function offMeansOff(): Promise<Row[]> {
   const throughput = throughputRatios(sets, 'disabled', 'without')
   const cpuControl = cpuRatios(sets, 'control', 'without')
   recordCpuControl(cpuControl.ratio)
-  const cpu = judgeCpu(sets, 'disabled', 'without', 0.99, r.disabled.bad + r.without.bad === 0)
+  const cpu = judgeCpu(sets, 'disabled', 'without', 0.99, r.disabled.bad + r.without.bad === 0, cpuControl)
   return [
     {
       benchmark: '1. off means off',

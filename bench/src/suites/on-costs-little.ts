@@ -1,7 +1,7 @@
 import { playgroundRoot, startAuthServer, withAuthDatabase, withPostgres, type AuthedServer } from '../auth-server.js'
 import { connections, cpuRequests, rounds } from '../config.js'
 import { alternateRuns, cpuLoad, medians, type LoadResult, type Runs } from '../load.js'
-import { formatCpu, formatRatios, judgeCpu, recordCpuControl, throughputRatios, cpuRatios } from '../noise.js'
+import { cpuRatios, formatCpu, formatRatios, judgeCpu, throughputRatios } from '../noise.js'
 import { ms, type Row } from '../report.js'
 import { onFreshServers, startServer, type RunningServer } from '../servers.js'
 
@@ -28,7 +28,7 @@ const open: Route[] = [
  * 2. On costs little, as the server's own CPU per request: auth off against a login token and an
  * API key on `GET /blocks` and a trivial predict, with auth on the embedded database and on
  * Postgres; and the public routes with auth on against off. A second server without auth, measured
- * alike, is the control. Every variant runs a fixed number of requests per round, alternated, on
+ * alike on each route, is that route's control. Every variant runs a fixed number of requests per round, alternated, on
  * `processSets` sets of fresh processes; the verdict is CPU per request, off ÷ on.
  */
 export async function onCostsLittle(): Promise<Row[]> {
@@ -74,25 +74,23 @@ export async function onCostsLittle(): Promise<Row[]> {
       )
       const routes = [...checked, ...open]
       const byRoute = routes.map((_, i) => sets.map((perRoute) => perRoute[i]!))
-      // The control: two identical servers, on every route pooled (each route's rounds in turn).
-      const control = cpuRatios(byRoute.flat(), 'control', 'off')
-      recordCpuControl(control.ratio)
-      const rows: Row[] = [
-        {
-          benchmark: BENCHMARK,
-          measure: 'control: CPU per request, a second server without auth ÷ the first, every route (the method\'s own noise)',
-          value: formatCpu(control, 'first', 'second'),
-          target: '',
-        },
-      ]
+      const rows: Row[] = []
       routes.forEach((route, i) => {
         const runs = byRoute[i]!
         const r = medians(...runs)
+        // The control: two identical servers without auth on this route, in the same rounds.
+        const control = cpuRatios(runs, 'control', 'off')
+        rows.push({
+          benchmark: BENCHMARK,
+          measure: `${route.name}: control, CPU per request of a server without auth ÷ a second one (the method's own noise)`,
+          value: formatCpu(control, 'first', 'second'),
+          target: '',
+        })
         const names = Object.keys(r).filter((n) => n !== 'off' && n !== 'control')
         const clean = Object.values(r).every((x) => x.bad === 0)
         const target = checked.includes(route) ? 0.97 : 0.99
         for (const variant of names) {
-          const cpu = judgeCpu(runs, variant, 'off', target, clean)
+          const cpu = judgeCpu(runs, variant, 'off', target, clean, control)
           const fromStat = runs.flatMap((x) => [...x[variant]!, ...x.off!]).filter((x) => x.cpuFromStat).length
           rows.push({
             benchmark: BENCHMARK,
