@@ -18,3 +18,8 @@ export const rounds = smoke ? 1 : 2
 /** Discarded runs of each variant first, on each set of servers: JIT, caches and connection pools warm up alike. */
 export const warmups = 1
 export const connections = 10
+/**
+ * Requests per run where the server's CPU per request is measured (`cpuLoad`): a fixed number, so
+ * that every variant's CPU is read over the same work. `BENCH_CPU_REQUESTS` sets another.
+ */
+export const cpuRequests = Number(process.env.BENCH_CPU_REQUESTS) || (smoke ? 500 : 20_000)

@@ -2,6 +2,7 @@ import { Agent, request } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon from 'autocannon'
 import { warmups } from './config.js'
+import { cpuBetween, readCpu } from './process-cpu.js'
 
 export interface LoadOptions {
   url: string
@@ -30,6 +31,12 @@ export interface LoadResult {
   p99: number
   /** Requests that failed or answered other than 2xx: a benchmark of errors measures nothing. */
   bad: number
+  /** 2xx responses. */
+  completed: number
+  /** The server's CPU time per 2xx response, µs, all its threads (`cpuLoad`); absent when not measured. */
+  cpuUs?: number
+  /** The CPU figure came from utime + stime (10 ms resolution): a thread ended during the run. */
+  cpuFromStat?: boolean
 }
 
 /** The request's JSON body, if any, and its headers (with the content type a body needs). */
@@ -76,9 +83,28 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
   const elapsed = (finished - started) / 1000
   return {
     rps: latencies.length / elapsed,
+    completed: latencies.length,
     ...percentiles(latencies),
     bad: result.errors + result.timeouts + result.non2xx,
   }
+}
+
+/** After a run, before the CPU reading: the server finishes with the run's connections. */
+const SETTLE_MS = 20
+
+/**
+ * `load` of a fixed number of requests, with the server's CPU time per 2xx response: every thread
+ * of process `pid`, read from /proc before and after (`readCpu`). The server must serve nothing
+ * else meanwhile.
+ */
+export async function cpuLoad(pid: number, options: Omit<LoadOptions, 'seconds' | 'requests'> & { requests: number }): Promise<LoadResult> {
+  const before = readCpu(pid)
+  const result = await load({ ...options, seconds: 0 })
+  await sleep(SETTLE_MS)
+  const after = readCpu(pid)
+  if (!before || !after || result.completed === 0) return result
+  const used = cpuBetween(before, after)
+  return { ...result, cpuUs: used.ns / 1000 / result.completed, ...(used.source === 'stat' ? { cpuFromStat: true } : {}) }
 }
 
 /**
@@ -128,7 +154,7 @@ export async function paced(options: Omit<LoadOptions, 'requests'> & { rate: num
   await Promise.all(inFlight)
   const elapsed = (performance.now() - started) / 1000
   agent.destroy()
-  return { rps: latencies.length / elapsed, ...percentiles(latencies), bad }
+  return { rps: latencies.length / elapsed, completed: latencies.length, ...percentiles(latencies), bad }
 }
 
 /** p50 and p99 of latencies in ms (sorts them in place); NaN when there are none. */
@@ -183,7 +209,10 @@ export function medians<V extends string>(...sets: Runs<V>[]): Record<V, LoadRes
     names.map((n) => {
       const r = sets.flatMap((runs) => runs[n])
       const bad = r.reduce((a, x) => a + x.bad, 0)
-      return [n, { rps: median(r.map((x) => x.rps)), p50: median(r.map((x) => x.p50)), p99: median(r.map((x) => x.p99)), bad }]
+      const cpu = r.flatMap((x) => (x.cpuUs === undefined ? [] : [x.cpuUs]))
+      const result: LoadResult = { rps: median(r.map((x) => x.rps)), completed: median(r.map((x) => x.completed)), p50: median(r.map((x) => x.p50)), p99: median(r.map((x) => x.p99)), bad }
+      if (cpu.length) result.cpuUs = median(cpu)
+      return [n, result]
     }),
   ) as Record<V, LoadResult>
 }

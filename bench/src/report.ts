@@ -3,7 +3,7 @@ export interface Row {
   measure: string
   value: string
   target: string
-  /** undefined: informational; `noise`: a throughput target this run cannot settle (`judgeThroughput`). */
+  /** undefined: informational; `noise`: a target this run cannot settle (`judgeCpu`). */
   met?: boolean | 'noise'
 }
 

@@ -10,6 +10,7 @@ import { bartModel, bartShapeName, benchModel } from './models.js'
 import { profileDir } from './servers.js'
 import { concurrency } from './suites/concurrency.js'
 import { loginFlood } from './suites/login-flood.js'
+import { memory } from './suites/memory.js'
 import { offMeansOff } from './suites/off-means-off.js'
 import { onCostsLittle } from './suites/on-costs-little.js'
 import { zeroShotSeed } from './suites/zero-shot-seed.js'
@@ -30,6 +31,7 @@ const all: Array<[string, 'http' | 'model', () => Promise<Row[]>]> = [
   ['under concurrency', 'model', async () => concurrency(await modelDir())],
   ['bart-large zero-shot speed', 'model', async () => zeroShotSeed(await bartDir(), bartShapeName, '6. zero-shot speed, BART-large shape')],
   ['bart-large under concurrency', 'model', async () => concurrency(await bartDir(), ', BART-large shape', { clientCounts: [1, 16], rounds: 2 })],
+  ['memory', 'http', memory],
 ]
 // `pnpm bench login zero` runs only the suites whose names contain one of the words. The BART-large
 // suites take about as long as all the others together, so they run only when a word names them
@@ -62,9 +64,9 @@ const header = [
   '',
   `${new Date().toISOString()} · Node ${process.version} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · ${seconds} s`,
   '',
-  'Variants run alternately against servers on loopback (autocannon); a throughput ratio is the median of the ratios within each round, other figures are medians over runs.',
-  '❔: a throughput target this run cannot settle either way: its sets of fresh server processes came out on both sides of it, or the control (two identical servers, suite 1) further from 1 than the target\'s margin.',
-  `CPUs: ${pinning}. Auth database: ${authDatabase}.`,
+  'Variants run alternately against servers on loopback (autocannon). Suites 1 and 2 judge by the server process\'s CPU time per request (every thread, /proc/<pid>/task/*/schedstat before and after a fixed number of requests): a ratio is the median of the ratios within each round, and each fresh process\'s median is printed; throughput and p99 are context.',
+  '❔: a target this run cannot settle either way: its sets of fresh server processes came out on both sides of it, or the control (two identical servers measured alike) further from 1 than the target\'s margin.',
+  `CPUs: ${pinning}. Auth database for suite 3: ${authDatabase}; suites 2 and 6 measure the embedded one and Postgres (BENCH_DATABASE_URL, else a fresh database on the local server).`,
   ...(profileDir ? ['', `Servers wrote CPU profiles to ${profileDir}: profiling slows them unevenly, so this run's figures compare nothing.`] : []),
   '',
   '',

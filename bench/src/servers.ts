@@ -8,6 +8,8 @@ import type { CpuByRole } from './threads.js'
 
 export interface RunningServer {
   url: string
+  /** The server process's id: the bench reads its CPU time and memory from /proc (process-cpu.ts). */
+  pid: number
   /** Every script the server process has compiled so far (module URLs and paths). */
   modules(): Promise<string[]>
   /** Its routes with the hooks each runs, and its plugin tree (`requestPath` in server.ts). */
@@ -56,6 +58,8 @@ export async function startServer(spec: ServerSpec, { cpus = 'http', env = {} }:
   const { url } = await next('listening')
   return {
     url,
+    // taskset execs node in place: the child's pid is the server's.
+    pid: child.pid!,
     async modules() {
       child.send({ type: 'modules' })
       return (await next('modules')).modules
@@ -78,9 +82,9 @@ export async function startServer(spec: ServerSpec, { cpus = 'http', env = {} }:
 
 /**
  * Measures on `processSets` successive sets of fresh servers: starts a set, runs `measure` on it,
- * stops it. Returns each set's result, to pool.
+ * stops it (a null in a set is a server not started). Returns each set's result, to pool.
  */
-export async function onFreshServers<S extends readonly { stop(): Promise<void> }[], T>(
+export async function onFreshServers<S extends readonly ({ stop(): Promise<void> } | null)[], T>(
   start: () => Promise<S>,
   measure: (servers: S, set: number) => Promise<T>,
 ): Promise<T[]> {
@@ -90,7 +94,7 @@ export async function onFreshServers<S extends readonly { stop(): Promise<void> 
     try {
       results.push(await measure(servers, set))
     } finally {
-      await Promise.all(servers.map((server) => server.stop()))
+      await Promise.all(servers.map((server) => server?.stop()))
     }
   }
   return results

@@ -1,28 +1,27 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { connections, rounds, seconds } from '../config.js'
-import { alternateRuns, load, medians, type Runs } from '../load.js'
-import { formatRatios, judgeThroughput, recordControl, throughputRatios } from '../noise.js'
+import { connections, cpuRequests, rounds } from '../config.js'
+import { alternateRuns, cpuLoad, medians, type Runs } from '../load.js'
+import { cpuRatios, formatCpu, formatRatios, judgeCpu, recordCpuControl, throughputRatios } from '../noise.js'
 import type { Row } from '../report.js'
-import { onFreshServers, startServer } from '../servers.js'
+import { onFreshServers, startServer, type RunningServer } from '../servers.js'
 
 const AUTH_MODULES = /@mlblocks[/+]auth|@node-rs[/+]argon2|drizzle-orm|[/+]postgres@|@electric-sql[/+]pglite|@fastify[/+]jwt/
 
 /**
  * 1. Off means off: core where @mlblocks/auth is not installed, against core where it is installed
- * but disabled, on a trivial block. Besides throughput, which a shared machine can only bound, two
+ * but disabled, on a trivial block: the server's CPU per request (throughput as context), and two
  * exact checks: no auth module is loaded, and the request path (routes, their hooks, the plugin
  * tree) is the same as without auth, so the same code serves the same request. A second server
  * without auth, measured the same way, is the control: how far apart two identical servers come out
- * (the method's own noise), which decides whether this run can judge the throughput targets of
- * suites 1 and 2 at all (`judgeThroughput`).
+ * (the method's own noise), which decides whether this run can judge the target at all (`judgeCpu`).
  */
 export async function offMeansOff(): Promise<Row[]> {
   const bare = mkdtempSync(join(tmpdir(), 'mlb-bench-bare-'))
   const withAuth = new URL('../../../apps/playground/', import.meta.url).pathname
-  const predict = (url: string) => () =>
-    load({ url: `${url}/blocks/echo/predict`, method: 'POST', body: { text: 'hello' }, connections, seconds })
+  const predict = (server: RunningServer) => () =>
+    cpuLoad(server.pid, { url: `${server.url}/blocks/echo/predict`, method: 'POST', body: { text: 'hello' }, connections, requests: cpuRequests })
   const loaded = new Set<string>()
   const pathDiffers: string[] = []
   let sets: Runs<'without' | 'disabled' | 'control'>[]
@@ -36,7 +35,7 @@ export async function offMeansOff(): Promise<Row[]> {
         ] as const),
       async ([without, disabled, control], set) => {
         const runs = await alternateRuns(
-          { without: predict(without.url), disabled: predict(disabled.url), control: predict(control.url) },
+          { without: predict(without), disabled: predict(disabled), control: predict(control) },
           rounds,
           { firstRound: set * rounds },
         )
@@ -51,15 +50,29 @@ export async function offMeansOff(): Promise<Row[]> {
   }
   const r = medians(...sets)
   const control = throughputRatios(sets, 'control', 'without')
-  recordControl(control.ratio)
-  const throughput = judgeThroughput(sets, 'disabled', 'without', 0.99, r.disabled.bad + r.without.bad === 0)
+  const throughput = throughputRatios(sets, 'disabled', 'without')
+  const cpuControl = cpuRatios(sets, 'control', 'without')
+  recordCpuControl(cpuControl.ratio)
+  const cpu = judgeCpu(sets, 'disabled', 'without', 0.99, r.disabled.bad + r.without.bad === 0, cpuControl)
   return [
     {
       benchmark: '1. off means off',
-      measure: 'throughput, auth installed but disabled ÷ not installed (trivial predict)',
-      value: `${formatRatios(throughput)}; ${Math.round(r.disabled.rps)} vs ${Math.round(r.without.rps)} req/s`,
+      measure: 'CPU per request, not installed ÷ installed but disabled (trivial predict)',
+      value: formatCpu(cpu, 'not installed', 'disabled'),
       target: '≥ 0.99',
-      met: throughput.met,
+      met: cpu.met,
+    },
+    {
+      benchmark: '1. off means off',
+      measure: 'control: CPU per request, the first server without auth ÷ a second one, measured alike',
+      value: formatCpu(cpuControl, 'first', 'second'),
+      target: '',
+    },
+    {
+      benchmark: '1. off means off',
+      measure: 'throughput (context), auth installed but disabled ÷ not installed (trivial predict)',
+      value: `${formatRatios(throughput)}; ${Math.round(r.disabled.rps)} vs ${Math.round(r.without.rps)} req/s`,
+      target: '',
     },
     {
       benchmark: '1. off means off',

@@ -1,6 +1,6 @@
 import fastifyJwt from '@fastify/jwt'
 import rateLimit from '@fastify/rate-limit'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify'
 import { and, eq, sql } from 'drizzle-orm'
 import fp from 'fastify-plugin'
 import type { BlockAccess } from '@mlblocks/core'
@@ -8,7 +8,7 @@ import { openDatabase, type Db } from './db/client.js'
 import { users } from './db/schema.js'
 import { migrateDatabase } from './db/migrate.js'
 import { RequestBudgetExceeded } from './errors.js'
-import { authenticate } from './hooks/authenticate.js'
+import { protectRoutes } from './hooks/protect-routes.js'
 import { documentSecurity } from './openapi.js'
 import { authRoutes } from './routes/index.js'
 import { ApiKeys } from './services/api-keys.js'
@@ -82,6 +82,7 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   let pruning: NodeJS.Timeout | undefined
   app.addHook('onClose', async () => {
     clearInterval(pruning)
+    credentials.close()
     await audit.flush() // queued security events first, then the database
     await closeDatabase()
   })
@@ -153,13 +154,21 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   app.mlblocks?.addSecurityScheme('bearer', { type: 'http', scheme: 'bearer', description: 'A login token from POST /login, or an API key' })
   app.mlblocks?.addSecurityScheme('apiKey', { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key' })
   // /readyz answers 503 while the database is unreachable (a load balancer then routes around us).
-  app.mlblocks?.addReadinessCheck('the auth database', async () => {
-    await database.db.execute(sql`select 1`)
-  })
-  app.addHook('onRequest', authenticate(credentials, audit))
-  // After authenticate: an optional budget per API key (or per user, for login tokens), ONE budget
-  // across every block route (predict, GET /blocks/:name, GET /blocks), in @fastify/rate-limit's
-  // shared store (Redis with REDIS_URL) rather than one store per route.
+  // Probes that arrive while one is asking share its answer: a flood of probes is one query at a time.
+  let probing: Promise<void> | undefined
+  app.mlblocks?.addReadinessCheck('the auth database', () =>
+    (probing ??= database.db.execute(sql`select 1`).then(
+      () => void (probing = undefined),
+      (err: unknown) => {
+        probing = undefined
+        throw err
+      },
+    )),
+  )
+  // An optional budget per API key (or per user, for login tokens), ONE budget across every block
+  // route (predict, GET /blocks/:name, GET /blocks), in @fastify/rate-limit's shared store (Redis
+  // with REDIS_URL) rather than one store per route. It runs right after the credential check.
+  let requestBudget: onRequestHookHandler | undefined
   if (budgeted) {
     const budget = app.createRateLimit({
       max: settings.requestRateLimit,
@@ -167,15 +176,15 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
       keyGenerator: (request) =>
         request.principal ? (request.principal.via === 'api_key' ? `budget:key:${request.principal.credentialId}` : `budget:user:${request.principal.userId}`) : `budget:ip:${request.ip}`,
     })
-    app.addHook('onRequest', async function mlblocksRequestBudget(request, reply) {
-      const { config, url } = request.routeOptions
-      if (config.block === undefined && url !== '/blocks') return
+    requestBudget = async function mlblocksRequestBudget(request, reply) {
       const limit = await budget(request)
       if (limit.isAllowed || !limit.isExceeded) return
       reply.header('retry-after', String(limit.ttlInSeconds))
       throw new RequestBudgetExceeded(limit.ttlInSeconds)
-    })
+    }
   }
+  // Per route, not a root hook: public routes run no auth code at all (hooks/protect-routes.ts).
+  protectRoutes(app, credentials, audit, requestBudget && { hook: requestBudget, applies: isBlockRoute })
   await app.register(authRoutes, { users, tokens, apiKeys, credentials, settings, limits, publishUnlock: database.subscribe ? publishUnlock : () => undefined, audit })
 }
 

@@ -11,10 +11,29 @@ export async function registerDocs(
   securitySchemes: Record<string, SecurityScheme>,
   version: string,
 ): Promise<void> {
+  let lastDocument: unknown
+  let lastJson = ''
+  /** JSON.stringify, answering again at once for the object it last serialized (the OpenAPI document). */
+  const serializeOnce = (payload: unknown): string => {
+    if (payload !== lastDocument) {
+      lastJson = JSON.stringify(payload)
+      lastDocument = payload
+    }
+    return lastJson
+  }
   app.addHook('onRoute', (route) => {
     if (route.url === DOCS_PREFIX || route.url.startsWith(`${DOCS_PREFIX}/`)) {
       route.config = { ...route.config, public: true }
       route.logLevel = 'warn'
+    }
+    if (route.url === `${DOCS_PREFIX}/json`) {
+      // @fastify/swagger builds the document once and returns that same object on every request;
+      // serialize it once too (40 KB with auth's routes: most of what a request here costs).
+      const handler = route.handler
+      route.handler = function mlblocksDocsJson(request, reply) {
+        reply.serializer(serializeOnce)
+        return handler.call(this, request, reply)
+      }
     }
   })
   await app.register(swagger, {

@@ -1,3 +1,4 @@
+import type { RouteOptions } from 'fastify'
 import type { OpenAPIV3 } from 'openapi-types'
 import type { BlockRegistry } from './blocks/registry.js'
 import type { ServerSettings } from './settings.js'
@@ -19,6 +20,11 @@ export interface MlblocksDecorator {
   addSecurityScheme(name: string, scheme: SecurityScheme): void
   /** Lets a plugin report a dependency (e.g. its database) on `/readyz`: 503 while the check fails. */
   addReadinessCheck(name: string, check: ReadinessCheck): void
+  /**
+   * Every route registered so far, from the first (core's docs) on, as each `onRoute` hook left it:
+   * an access-control plugin checks at `onReady` that none escaped it, even one registered before it.
+   */
+  routes(): readonly RouteOptions[]
 }
 
 declare module 'fastify' {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { AnyBlock } from './blocks/define-block.js'
 import { BlockRegistry, type LoadRetry } from './blocks/registry.js'
@@ -75,12 +75,18 @@ export async function createServer(config: MlblocksConfig = {}, options: CreateS
   const registry = new BlockRegistry(blocks, options.loadRetry)
   const securitySchemes: Record<string, SecurityScheme> = {}
   const readinessChecks = new Map<string, ReadinessCheck>()
+  const routes: RouteOptions[] = []
+  // First of all hooks: every route, whichever plugin adds it, as later onRoute hooks leave it.
+  app.addHook('onRoute', function mlblocksRoutes(route) {
+    routes.push(route as RouteOptions)
+  })
   app.decorate('mlblocks', {
     settings,
     env,
     blocks: registry,
     addSecurityScheme: (name: string, scheme: SecurityScheme) => void (securitySchemes[name] = scheme),
     addReadinessCheck: (name: string, check: ReadinessCheck) => void readinessChecks.set(name, check),
+    routes: () => routes,
   })
   app.decorateRequest('blockAccess', null)
   // Callback-style: on every request, so no promise and no extra tick. Named, so that

@@ -28,21 +28,19 @@ function authorizationHeaders(raw: string[]): number {
 }
 
 /**
- * The one check, on every route that is not public: who is calling (401 otherwise, with one message
- * whatever went wrong), and, on a block's routes, whether they may call it (403 naming it).
- * Callback-style, so that a credential already in the cache costs no promise and no extra tick.
+ * The one check, attached to each route that is not public (`protectRoutes`): who is calling (401
+ * otherwise, with one message whatever went wrong), and, on a block's routes (`block`), whether
+ * they may call it (403 naming it). Public routes never enter it. Callback-style, so that a
+ * credential already in the cache costs no promise and no extra tick.
  */
-export function authenticate(credentials: Credentials, audit: Audit): onRequestHookHandler {
+export function authenticate(credentials: Credentials, audit: Audit, block: string | undefined): onRequestHookHandler {
   return function mlblocksAuthenticate(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
-    // Read once: Fastify builds a new routeOptions object on every access.
-    const { config } = request.routeOptions
-    if (config.public || request.is404) return done()
     const credential = credentialOf(request)
     if (credential === undefined) return done(deny(request, audit))
     const checked = credentials.check(credential)
-    if (!(checked instanceof Promise)) return done(checked ? admit(request, config.block, checked, audit) : deny(request, audit))
+    if (!(checked instanceof Promise)) return done(checked ? admit(request, block, checked, audit) : deny(request, audit))
     checked.then(
-      (principal) => done(principal ? admit(request, config.block, principal, audit) : deny(request, audit)),
+      (principal) => done(principal ? admit(request, block, principal, audit) : deny(request, audit)),
       (err: unknown) => {
         if (err instanceof Unavailable) reply.header('retry-after', String(RETRY_AFTER_S)) // the database is down: 503
         done(err as Error)

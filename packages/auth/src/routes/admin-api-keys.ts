@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { BadInput, ErrorReply } from '@mlblocks/core'
-import { requireAdmin } from '../hooks/authenticate.js'
+import { adminOnly } from '../hooks/protect-routes.js'
 import { toApiKeyRecord } from '../services/api-keys.js'
 import type { RouteDeps } from './index.js'
 import { ApiKeyRecord, Id, parseTimestamp } from './schemas.js'
@@ -24,7 +24,7 @@ const ListQuery = Type.Object({ user_id: Type.Optional(Type.String({ format: 'uu
 const errors = { 400: ErrorReply, 404: ErrorReply }
 
 export const adminApiKeyRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { apiKeys, credentials, audit }) => {
-  app.addHook('onRequest', requireAdmin(audit))
+  adminOnly(app, audit)
 
   app.post(
     '/admin/apikeys',

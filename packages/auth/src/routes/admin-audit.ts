@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorReply } from '@mlblocks/core'
-import { requireAdmin } from '../hooks/authenticate.js'
+import { adminOnly } from '../hooks/protect-routes.js'
 import { AUDIT_ACTIONS, toAuditRecord } from '../services/audit.js'
 import type { RouteDeps } from './index.js'
 import { MAX_EVENT_ID, parseTimestamp } from './schemas.js'
@@ -31,7 +31,7 @@ const AuditRecord = Type.Object({
 })
 
 export const adminAuditRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { audit }) => {
-  app.addHook('onRequest', requireAdmin(audit))
+  adminOnly(app, audit)
   app.get(
     '/admin/audit',
     {

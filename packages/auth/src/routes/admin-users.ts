@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorReply } from '@mlblocks/core'
 import { LoneSurrogate } from '../errors.js'
-import { requireAdmin } from '../hooks/authenticate.js'
+import { adminOnly } from '../hooks/protect-routes.js'
 import { wellFormed } from '../services/passwords.js'
 import { toUserRecord } from '../services/principal.js'
 import type { RouteDeps } from './index.js'
@@ -22,7 +22,7 @@ export const UpdateUserBody = Type.Object(
 const errors = { 400: ErrorReply, 404: ErrorReply, 409: ErrorReply }
 
 export const adminUserRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { users, audit, limits, publishUnlock }) => {
-  app.addHook('onRequest', requireAdmin(audit))
+  adminOnly(app, audit)
 
   app.post(
     '/admin/users',
