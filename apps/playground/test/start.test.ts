@@ -35,13 +35,16 @@ function namesInCode(): Set<string> {
   return names
 }
 
+/** Error codes, and the variables that only the tests read (the README's table of test services). */
+const testOnly = /^(MLB_|TEST_)|^(CI|CHROMIUM_PATH)$/
+
 /** Every variable the READMEs document in their settings tables and option headings. */
 function namesInDocs(): Set<string> {
   const names = new Set<string>()
   for (const doc of ['README.md', 'packages/core/README.md', 'packages/auth/README.md', 'apps/playground/README.md']) {
     for (const line of readFileSync(join(repo, doc), 'utf8').split('\n')) {
       if (!line.startsWith('|') && !line.startsWith('###')) continue
-      for (const m of line.matchAll(/`([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)`/g)) if (!/^(MLB_|TEST_)/.test(m[1]!)) names.add(m[1]!)
+      for (const m of line.matchAll(/`([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)`/g)) if (!testOnly.test(m[1]!)) names.add(m[1]!)
     }
   }
   return names
