@@ -16,6 +16,7 @@ import { Audit } from './services/audit.js'
 import { createLoginLimits } from './services/login-limits.js'
 import { connectRedis } from './redis.js'
 import { Credentials, REVOCATIONS_CHANNEL, type Revocation } from './services/credentials.js'
+import { withDeadline } from './services/db-errors.js'
 import { preparePasswords } from './services/passwords.js'
 import type { Principal } from './services/principal.js'
 import { Tokens } from './services/tokens.js'
@@ -60,6 +61,9 @@ function parseRevocation(payload: string): Revocation | { unlock: string } | nul
   }
   return null
 }
+
+/** A readiness probe's database query gives up after this (core's own check timeout is 2 s). */
+const READINESS_DEADLINE_MS = 2000
 
 const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   // One line naming the setting and AUTH_ENABLED=false. Under core, the environment is core's.
@@ -155,9 +159,11 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   app.mlblocks?.addSecurityScheme('apiKey', { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key' })
   // /readyz answers 503 while the database is unreachable (a load balancer then routes around us).
   // Probes that arrive while one is asking share its answer: a flood of probes is one query at a time.
+  // The shared query has a deadline of its own: one that hangs on a cut connection must not hold
+  // every later probe at 503 once the database is back.
   let probing: Promise<void> | undefined
   app.mlblocks?.addReadinessCheck('the auth database', () =>
-    (probing ??= database.db.execute(sql`select 1`).then(
+    (probing ??= withDeadline(READINESS_DEADLINE_MS, database.db.execute(sql`select 1`)).then(
       () => void (probing = undefined),
       (err: unknown) => {
         probing = undefined
