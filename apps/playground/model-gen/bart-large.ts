@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { randomWeights, quantizeInt8 } from './bert-encoder.js'
-import { DataType, encodeModel, floatTensor, int64Tensor, node, tensor, type Model, type Node, type Tensor } from './onnx-writer.js'
+import { denseLayers, randomWeights } from './bert-encoder.js'
+import { DataType, encodeModel, floatTensor, int64Tensor, node, type Model, type Node, type Tensor } from './onnx-writer.js'
 import { BART_SPECIAL, BART_TOKENIZER_CONFIG, bartNliConfig, bartTokenizerJson, tinyBartVocabulary } from './tiny-bart.js'
 import { writeJson } from './tiny-nli.js'
 
@@ -86,37 +86,7 @@ function bartGraph(shape: BartShape, quantized: boolean): Model {
     int64Tensor('decoder_start', [1, 1], [2]),
   ]
   const nodes: Node[] = []
-  const quantizedInputs = new Set<string>()
-  const quantizeInput = (input: string): [string, string, string] => {
-    const outputs: [string, string, string] = [`${input}.q`, `${input}.q_scale`, `${input}.q_zero`]
-    if (!quantizedInputs.has(input)) nodes.push(node('DynamicQuantizeLinear', [input], outputs))
-    quantizedInputs.add(input)
-    return outputs
-  }
-  const dense = (name: string, input: string, inSize: number, outSize: number): string => {
-    const weights = randomWeights(inSize * outSize, seed++)
-    initializers.push(floatTensor(`${name}.b`, [outSize], new Float32Array(outSize)))
-    if (quantized) {
-      const { q, scale } = quantizeInt8(weights)
-      initializers.push(
-        tensor(`${name}.wq`, DataType.INT8, [inSize, outSize], q),
-        floatTensor(`${name}.w_scale`, [], [scale]),
-        tensor(`${name}.w_zero`, DataType.INT8, [], [0]),
-      )
-      const [xq, xScale, xZero] = quantizeInput(input)
-      nodes.push(
-        node('MatMulInteger', [xq, `${name}.wq`, xZero, `${name}.w_zero`], [`${name}.mmi`]),
-        node('Cast', [`${name}.mmi`], [`${name}.mmf`], { to: DataType.FLOAT }),
-        node('Mul', [xScale, `${name}.w_scale`], [`${name}.scale`]),
-        node('Mul', [`${name}.mmf`, `${name}.scale`], [`${name}.mm`]),
-      )
-    } else {
-      initializers.push(floatTensor(`${name}.w`, [inSize, outSize], weights))
-      nodes.push(node('MatMul', [input, `${name}.w`], [`${name}.mm`]))
-    }
-    nodes.push(node('Add', [`${name}.mm`, `${name}.b`], [name]))
-    return name
-  }
+  const dense = denseLayers({ nodes, initializers }, quantized, () => seed++)
   const layerNorm = (name: string, input: string): string => {
     nodes.push(node('LayerNormalization', [input, 'ones_h', 'zeros_h'], [name], { axis: -1, epsilon: { float: 1e-5 } }))
     return name

@@ -104,38 +104,7 @@ function encoderGraph(shape: EncoderShape, quantized: boolean): Model {
     int64Tensor('cls_index', [], [0]),
   ]
   const nodes: Node[] = []
-  const quantizedInputs = new Set<string>()
-  /** `input` as uint8 with its scale and zero point, quantized once however many layers read it. */
-  const quantizeInput = (input: string): [string, string, string] => {
-    const outputs: [string, string, string] = [`${input}.q`, `${input}.q_scale`, `${input}.q_zero`]
-    if (!quantizedInputs.has(input)) nodes.push(node('DynamicQuantizeLinear', [input], outputs))
-    quantizedInputs.add(input)
-    return outputs
-  }
-  const dense = (name: string, input: string, inSize: number, outSize: number): string => {
-    const weights = randomWeights(inSize * outSize, seed++)
-    initializers.push(floatTensor(`${name}.b`, [outSize], new Float32Array(outSize)))
-    if (quantized) {
-      const { q, scale } = quantizeInt8(weights)
-      initializers.push(
-        tensor(`${name}.wq`, DataType.INT8, [inSize, outSize], q),
-        floatTensor(`${name}.w_scale`, [], [scale]),
-        tensor(`${name}.w_zero`, DataType.INT8, [], [0]),
-      )
-      const [xq, xScale, xZero] = quantizeInput(input)
-      nodes.push(
-        node('MatMulInteger', [xq, `${name}.wq`, xZero, `${name}.w_zero`], [`${name}.mmi`]),
-        node('Cast', [`${name}.mmi`], [`${name}.mmf`], { to: DataType.FLOAT }),
-        node('Mul', [xScale, `${name}.w_scale`], [`${name}.scale`]),
-        node('Mul', [`${name}.mmf`, `${name}.scale`], [`${name}.mm`]),
-      )
-    } else {
-      initializers.push(floatTensor(`${name}.w`, [inSize, outSize], weights))
-      nodes.push(node('MatMul', [input, `${name}.w`], [`${name}.mm`]))
-    }
-    nodes.push(node('Add', [`${name}.mm`, `${name}.b`], [name]))
-    return name
-  }
+  const dense = denseLayers({ nodes, initializers }, quantized, () => seed++)
   const layerNorm = (name: string, input: string): string => {
     nodes.push(node('LayerNormalization', [input, 'ones_h', 'zeros_h'], [name], { axis: -1, epsilon: { float: 1e-12 } }))
     return name
@@ -210,5 +179,47 @@ function encoderGraph(shape: EncoderShape, quantized: boolean): Model {
     outputs: [{ name: 'logits', dataType: DataType.FLOAT, shape: ['batch', 3] }],
     initializers,
     nodes,
+  }
+}
+
+/**
+ * Dense layers (`x·W + b`, random W, zero b) added to a graph. With `quantized`, each is written as
+ * onnxruntime's dynamic quantization writes it (`quantize_dynamic`, the q8 files on the hub): int8
+ * weights, the input quantized to uint8 once however many layers read it, MatMulInteger, then the
+ * scales. `nextSeed` gives each layer's weights their own seed, in the caller's sequence.
+ */
+export function denseLayers(graph: { nodes: Node[]; initializers: Tensor[] }, quantized: boolean, nextSeed: () => number) {
+  const { nodes, initializers } = graph
+  const quantizedInputs = new Set<string>()
+  /** `input` as uint8 with its scale and zero point, quantized once however many layers read it. */
+  const quantizeInput = (input: string): [string, string, string] => {
+    const outputs: [string, string, string] = [`${input}.q`, `${input}.q_scale`, `${input}.q_zero`]
+    if (!quantizedInputs.has(input)) nodes.push(node('DynamicQuantizeLinear', [input], outputs))
+    quantizedInputs.add(input)
+    return outputs
+  }
+  return (name: string, input: string, inSize: number, outSize: number): string => {
+    const weights = randomWeights(inSize * outSize, nextSeed())
+    initializers.push(floatTensor(`${name}.b`, [outSize], new Float32Array(outSize)))
+    if (quantized) {
+      const { q, scale } = quantizeInt8(weights)
+      initializers.push(
+        tensor(`${name}.wq`, DataType.INT8, [inSize, outSize], q),
+        floatTensor(`${name}.w_scale`, [], [scale]),
+        tensor(`${name}.w_zero`, DataType.INT8, [], [0]),
+      )
+      const [xq, xScale, xZero] = quantizeInput(input)
+      nodes.push(
+        node('MatMulInteger', [xq, `${name}.wq`, xZero, `${name}.w_zero`], [`${name}.mmi`]),
+        node('Cast', [`${name}.mmi`], [`${name}.mmf`], { to: DataType.FLOAT }),
+        node('Mul', [xScale, `${name}.w_scale`], [`${name}.scale`]),
+        node('Mul', [`${name}.mmf`, `${name}.scale`], [`${name}.mm`]),
+      )
+    } else {
+      initializers.push(floatTensor(`${name}.w`, [inSize, outSize], weights))
+      nodes.push(node('MatMul', [input, `${name}.w`], [`${name}.mm`]))
+    }
+    nodes.push(node('Add', [`${name}.mm`, `${name}.b`], [name]))
+    return name
   }
 }
