@@ -6,6 +6,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { needs } from '../../../test-support/services.js'
 
 // `pnpm start` from the repository root, as a person runs it: pnpm → turbo (strict env mode: only
 // the `start` task's passThroughEnv reaches the app) → pnpm → mlblocks. turbo.json's list is the one
@@ -87,12 +88,14 @@ interface Started {
 }
 
 /** `pnpm start` at the root with `settings` added to a user's environment (not the test runner's). */
-function pnpmStart(settings: Record<string, string>): Started {
+function pnpmStart(settings: Record<string, string>, { terminal = false } = {}): Started {
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && !/^(VITEST|TURBO_|npm_|PNPM_|CI$|NODE_ENV$|TEST_|MLBLOCKS_|AUTH_|HF_|PORT$|HOST$)/.test(k)) env[k] = v
   }
-  const child = spawn('pnpm', ['start'], { cwd: repo, env: { ...env, TURBO_TELEMETRY_DISABLED: '1', ...settings }, detached: true })
+  // On a terminal: script(1) gives `pnpm start` a pseudo-terminal as its stdout, as a person's shell does.
+  const [command, args] = terminal ? ['script', ['-qec', 'pnpm start', '/dev/null']] : ['pnpm', ['start']]
+  const child = spawn(command, args, { cwd: repo, env: { ...env, TURBO_TELEMETRY_DISABLED: '1', ...settings }, detached: true })
   let output = ''
   child.stdout.on('data', (d: Buffer) => (output += d.toString()))
   child.stderr.on('data', (d: Buffer) => (output += d.toString()))
@@ -220,5 +223,23 @@ describe('`pnpm start` at the root honours a setting of every documented family'
     const started = pnpmStart({ PORT: String(await freePort()), AUTH_ENABLED: 'true', AUTH_JWT_SECRET: SECRET, MLBLOCKS_DATA_DIR: join(dir, `data-${name}`), ...setting })
     expect(await started.exit).not.toBe(0)
     expect(started.output()).toMatch(new RegExp(`mlblocks: .*${name} must be a`))
+  })
+})
+
+needs('script').describe('`pnpm start` at the root on a terminal', () => {
+  it('logs in readable lines, not JSON (turbo pipes the server\'s output, so the root tells it LOG_FORMAT=pretty)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlb-start-tty-'))
+    const port = await freePort()
+    const started = pnpmStart({ PORT: String(port), MLBLOCKS_ZSC_MODEL: join(dir, 'no-model-here') }, { terminal: true })
+    try {
+      await until('the server answering', started, async () => ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok ? true : undefined))
+      const listening = await until('the listening line', started, async () => started.output().split('\n').find((l) => l.includes('Server listening')))
+      expect(listening).toMatch(/INFO/)
+      expect(listening).not.toContain('"level":')
+    } finally {
+      started.interrupt()
+      await started.exit
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
