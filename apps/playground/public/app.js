@@ -16,6 +16,7 @@ const errorBox = $('error')
 const output = $('output')
 const results = $('results')
 const logoutButton = /** @type {HTMLButtonElement} */ ($('logout'))
+const consoleLink = $('console-link')
 const submit = /** @type {HTMLButtonElement} */ ($('submit'))
 
 /** @type {string[]} */
@@ -97,7 +98,22 @@ function handle(err) {
   if (err instanceof ApiError && (err.code === 'MLB_BLOCK_LOADING' || err.code === 'MLB_BLOCK_FAILED')) refreshStatus()
 }
 
+/**
+ * With auth on, links the web console (served by @mlblocks/auth at /console/ unless
+ * AUTH_CONSOLE_ENABLED=false turned it off): asked once, with a HEAD request.
+ * @type {Promise<void> | undefined}
+ */
+let consoleChecked
+function offerConsole() {
+  consoleChecked ??= fetch('/console/', { method: 'HEAD' })
+    .then((res) => {
+      consoleLink.hidden = !res.ok
+    })
+    .catch(() => undefined)
+}
+
 function showLogin() {
+  offerConsole()
   clearTimeout(statusTimer)
   loginForm.hidden = false
   classifyForm.hidden = true
@@ -112,6 +128,7 @@ function showClassifier() {
   loginForm.hidden = true
   classifyForm.hidden = false
   logoutButton.hidden = !sessionStorage.getItem(TOKEN_KEY)
+  if (sessionStorage.getItem(TOKEN_KEY)) offerConsole()
 }
 
 /** Shows the block's load status; polls while it is loading. */

@@ -118,6 +118,7 @@ for (const kind of TINY_MODELS) browserTests.describe(`the page, auth off (tiny 
     await expect.poll(() => page.textContent('#status')).toBe('Model ready.')
     expect(await page.isVisible('#login')).toBe(false)
     expect(await page.isVisible('#logout')).toBe(false)
+    expect(await page.isVisible('#console-link')).toBe(false) // no console without auth
 
     await classifySeedAndCheckBars(page, app)
     mkdirSync(join(root, 'test-results'), { recursive: true })
@@ -244,6 +245,9 @@ for (const kind of TINY_MODELS) browserTests.describe(`the page, auth on (tiny $
     await page.locator('#login').waitFor({ state: 'visible' })
     expect(await page.isVisible('#classify')).toBe(false)
     expect(await page.isVisible('#error')).toBe(false)
+    // Auth is on: the page links the web console that @mlblocks/auth serves.
+    await page.locator('#console-link').waitFor({ state: 'visible' })
+    expect(await page.getAttribute('#console-link', 'href')).toBe('/console/')
     await page.screenshot({ path: join(root, 'test-results', 'page-login.png'), fullPage: true })
 
     await logIn('wrong password, surely')

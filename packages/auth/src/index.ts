@@ -10,6 +10,7 @@ import { migrateDatabase } from './db/migrate.js'
 import { RequestBudgetExceeded } from './errors.js'
 import { protectRoutes } from './hooks/protect-routes.js'
 import { documentSecurity } from './openapi.js'
+import { consoleRoutes } from './routes/console.js'
 import { authRoutes } from './routes/index.js'
 import { ApiKeys } from './services/api-keys.js'
 import { Audit } from './services/audit.js'
@@ -192,6 +193,7 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   // Per route, not a root hook: public routes run no auth code at all (hooks/protect-routes.ts).
   protectRoutes(app, credentials, audit, requestBudget && { hook: requestBudget, applies: isBlockRoute })
   await app.register(authRoutes, { users, tokens, apiKeys, credentials, settings, limits, publishUnlock: database.subscribe ? publishUnlock : () => undefined, audit })
+  if (settings.console) await app.register(consoleRoutes)
 }
 
 /** Core's block routes: each block's (`config.block`) and the listing. */

@@ -29,6 +29,8 @@ export interface AuthOptions {
   requestRateLimit?: number | string
   /** `AUTH_AUDIT_RETENTION`: how long security events are kept. Default `90d`. */
   auditRetention?: string
+  /** `AUTH_CONSOLE_ENABLED`: serve the web console at `/console/`. Default true. */
+  consoleEnabled?: boolean | string
   /** `REDIS_URL`: share login limits and request budgets between instances. Unset: each instance counts its own. */
   redisUrl?: string
   /** Environment to read; default `process.env`. */
@@ -47,6 +49,8 @@ export interface AuthSettings {
   requestRateLimit: number
   auditRetentionMs: number
   redisUrl: string | null
+  /** Serve the web console at `/console/`. */
+  console: boolean
 }
 
 export const PASSWORD_MIN = 12
@@ -75,7 +79,7 @@ export function resolveDatabase(options: Pick<AuthOptions, 'databaseUrl' | 'data
 /** Validates every setting; throws an AuthSettingError for the first bad one. Never echoes a secret. */
 export function resolveSettings(options: AuthOptions = {}): AuthSettings {
   const env = options.env ?? process.env
-  const pick = (name: string, option: string | number | undefined): string | undefined => {
+  const pick = (name: string, option: string | number | boolean | undefined): string | undefined => {
     const fromEnv = env[name]?.trim()
     return fromEnv ? fromEnv : option === undefined ? undefined : String(option).trim() || undefined
   }
@@ -132,7 +136,16 @@ export function resolveSettings(options: AuthOptions = {}): AuthSettings {
     requestRateLimit: count('AUTH_REQUEST_RATE_LIMIT', pick('AUTH_REQUEST_RATE_LIMIT', options.requestRateLimit) ?? '0', 0, 'requests per minute'),
     auditRetentionMs: duration('AUTH_AUDIT_RETENTION', pick('AUTH_AUDIT_RETENTION', options.auditRetention) ?? '90d', 3_600_000, 3650 * 86_400_000),
     redisUrl: checkRedisUrl(pick('REDIS_URL', options.redisUrl)),
+    console: flag('AUTH_CONSOLE_ENABLED', pick('AUTH_CONSOLE_ENABLED', options.consoleEnabled) ?? 'true'),
   }
+}
+
+/** `true`/`false`/`1`/`0`, any case; anything else stops start-up naming the setting. */
+function flag(name: string, raw: string): boolean {
+  const value = raw.toLowerCase()
+  if (value === 'true' || value === '1') return true
+  if (value === 'false' || value === '0') return false
+  throw new AuthSettingError(`${name} must be true, false, 1 or 0; got '${raw.slice(0, 40)}': fix it`)
 }
 
 /**

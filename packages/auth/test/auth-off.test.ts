@@ -22,7 +22,7 @@ async function probe(env: Record<string, string>) {
     const echo = defineBlock({ name: 'echo', description: 'e', input: Type.Object({ text: Type.String() }), output: Type.Object({ text: Type.String() }), predict: async (x) => x })
     const app = await createServer({ blocks: [echo], plugins: [{ module: '@mlblocks/auth', enabled: false }] }, { root: ${JSON.stringify(packageRoot)}, server: { logLevel: 'silent' } })
     const statuses = []
-    for (const url of ['/blocks', '/healthz', '/blocks/echo']) statuses.push((await app.inject(url)).statusCode)
+    for (const url of ['/blocks', '/healthz', '/blocks/echo', '/console/', '/console/console.js']) statuses.push((await app.inject(url)).statusCode)
     statuses.push((await app.inject({ method: 'POST', url: '/blocks/echo/predict', payload: { text: 'x' } })).statusCode)
     const hooks = app.printRoutes({ includeHooks: true, commonPrefix: false })
     // ES modules from the inspector (the module map keeps them), CommonJS from require.cache
@@ -60,9 +60,9 @@ const loaded = (scripts: string[]) =>
   )
 
 describe('with auth off', () => {
-  it('never loads @mlblocks/auth, argon2, drizzle, the postgres driver, PGlite or @fastify/jwt, starts no thread, and runs no auth hook', async () => {
+  it('never loads @mlblocks/auth (nor serves its console), argon2, drizzle, the postgres driver, PGlite or @fastify/jwt, starts no thread, and runs no auth hook', async () => {
     const off = await probe({ AUTH_ENABLED: 'false' })
-    expect(off.statuses).toEqual([200, 200, 200, 200])
+    expect(off.statuses).toEqual([200, 200, 200, 404, 404, 200]) // no console asset without auth
     expect(off.scripts.some((s) => s.includes('@mlblocks') || s.includes('/packages/core/dist/'))).toBe(true) // the probe sees core
     expect(loaded(off.scripts)).toEqual([])
     expect(off.workers).toBe(0)
@@ -72,7 +72,7 @@ describe('with auth off', () => {
   it('loads them and checks every block request when on (so the probe can tell)', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'mlb-probe-'))
     const on = await probe({ AUTH_ENABLED: 'true', AUTH_JWT_SECRET: SECRET, MLBLOCKS_DATA_DIR: dataDir }).finally(() => rmSync(dataDir, { recursive: true }))
-    expect(on.statuses).toEqual([401, 200, 401, 401])
+    expect(on.statuses).toEqual([401, 200, 401, 200, 200, 401]) // the console's files are public; its data is not
     // The embedded database is PGlite on a worker thread, which the server reaches with the postgres driver.
     expect(loaded(on.scripts)).toEqual(AUTH_MODULES.filter((m) => m !== '@electric-sql/pglite'))
     expect(on.workers).toBeGreaterThanOrEqual(1) // the embedded database's thread, and argon2's
