@@ -137,7 +137,7 @@ function cell(text, tag = 'td') {
 /** A table row that says the table is empty. @param {string} text @param {number} columns */
 function emptyRow(text, columns) {
   const tr = document.createElement('tr')
-  const td = cell(text)
+  const td = /** @type {HTMLTableCellElement} */ (cell(text))
   td.colSpan = columns
   td.className = 'empty'
   tr.append(td)
@@ -152,6 +152,51 @@ function button(label, accessible, onClick, kind = 'secondary') {
   b.setAttribute('aria-label', accessible)
   b.addEventListener('click', onClick)
   return b
+}
+/**
+ * A destructive button: asks once, then DELETEs `path`, says it is done and reloads the view.
+ * @param {string} label @param {string} accessible @param {string} question @param {string} path @param {string} done @param {() => Promise<void>} reload
+ */
+function deleteButton(label, accessible, question, path, done, reload) {
+  return button(
+    label,
+    accessible,
+    () =>
+      act(null, async () => {
+        if (!confirm(question)) return
+        await api(path, { method: 'DELETE' })
+        notify(done)
+        await reload()
+      }),
+    'danger',
+  )
+}
+
+/**
+ * Membership checkboxes (a user's groups, a group's members), each remembering whether it was ticked.
+ * @param {HTMLElement} fieldset @param {string} legend @param {{ value: string, label: string, checked: boolean }[]} items @param {string} empty
+ */
+function renderMembership(fieldset, legend, items, empty) {
+  fieldset.replaceChildren(cell(legend, 'legend'))
+  for (const item of items) {
+    const label = document.createElement('label')
+    label.className = 'check'
+    const box = document.createElement('input')
+    box.type = 'checkbox'
+    box.value = item.value
+    box.checked = item.checked
+    box.dataset.was = String(item.checked)
+    label.append(box, ` ${item.label}`)
+    fieldset.append(label)
+  }
+  if (items.length === 0) fieldset.append(cell(empty, 'p'))
+}
+/** PUTs or DELETEs the membership of each box whose tick changed. @param {HTMLElement} fieldset @param {(value: string) => string} pathOf */
+async function saveMembership(fieldset, pathOf) {
+  for (const box of fieldset.querySelectorAll('input')) {
+    const input = /** @type {HTMLInputElement} */ (box)
+    if (String(input.checked) !== input.dataset.was) await api(pathOf(input.value), { method: input.checked ? 'PUT' : 'DELETE' })
+  }
 }
 /** @param {string | null | undefined} iso */
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : '—')
@@ -338,14 +383,13 @@ async function loadUsers() {
             notify(`${u.username} can log in again at once: the login back-off is lifted on every instance.`)
           }),
         ),
-        button('Delete', `Delete ${u.username}`, () =>
-          act(null, async () => {
-            if (!confirm(`Delete ${u.username}? Their tokens and API keys stop working at once. This cannot be undone.`)) return
-            await api(`/admin/users/${u.user_id}`, { method: 'DELETE' })
-            notify(`Deleted ${u.username}.`)
-            await loadUsers()
-          }),
-          'danger',
+        deleteButton(
+          'Delete',
+          `Delete ${u.username}`,
+          `Delete ${u.username}? Their tokens and API keys stop working at once. This cannot be undone.`,
+          `/admin/users/${u.user_id}`,
+          `Deleted ${u.username}.`,
+          loadUsers,
         ),
       )
       tr.append(actions)
@@ -378,20 +422,12 @@ function editUser(user) {
   field(f, 'password').value = ''
   field(f, 'disabled').checked = user.disabled
   renderBlockPicker(picker('user-edit'), user.blocks)
-  const groupsBox = $('user-edit-groups')
-  groupsBox.replaceChildren(cell('Groups', 'legend'))
-  for (const g of state.groups) {
-    const label = document.createElement('label')
-    label.className = 'check'
-    const box = document.createElement('input')
-    box.type = 'checkbox'
-    box.value = g.group_id
-    box.checked = (g.members ?? []).includes(user.user_id)
-    box.dataset.was = String(box.checked)
-    label.append(box, ` ${g.name}`)
-    groupsBox.append(label)
-  }
-  if (state.groups.length === 0) groupsBox.append(cell('No groups yet.', 'p'))
+  renderMembership(
+    $('user-edit-groups'),
+    'Groups',
+    state.groups.map((g) => ({ value: g.group_id, label: g.name, checked: (g.members ?? []).includes(user.user_id) })),
+    'No groups yet.',
+  )
   f.hidden = false
   field(f, 'role').focus()
 }
@@ -410,13 +446,9 @@ form('user-edit').addEventListener('submit', (event) => {
     if (blocks.join('\n') !== before.blocks.join('\n')) body.blocks = blocks
     if (field(f, 'password').value) body.password = field(f, 'password').value
     if (Object.keys(body).length > 0) await api(`/admin/users/${id}`, { method: 'PATCH', body })
-    for (const box of $('user-edit-groups').querySelectorAll('input')) {
-      const input = /** @type {HTMLInputElement} */ (box)
-      if (String(input.checked) === input.dataset.was) continue
-      await api(`/admin/groups/${input.value}/members/${id}`, { method: input.checked ? 'PUT' : 'DELETE' })
-    }
+    await saveMembership($('user-edit-groups'), (groupId) => `/admin/groups/${groupId}/members/${id}`)
     f.hidden = true
-    notify(`Saved ${before.username}.${body.password || body.disabled || body.role ? ' Their earlier logins have ended.' : ''}`)
+    notify(`Saved ${before.username}.${body.password || body.disabled === true || body.role ? ' Their earlier logins have ended.' : ''}`)
     await loadUsers()
   })
 })
@@ -442,14 +474,13 @@ async function loadGroups() {
       actions.className = 'actions'
       actions.append(
         button('Edit', `Edit group ${g.name}`, () => editGroup(g)),
-        button('Delete', `Delete group ${g.name}`, () =>
-          act(null, async () => {
-            if (!confirm(`Delete the group ${g.name}? Its members lose the blocks it grants at once.`)) return
-            await api(`/admin/groups/${g.group_id}`, { method: 'DELETE' })
-            notify(`Deleted the group ${g.name}.`)
-            await loadGroups()
-          }),
-          'danger',
+        deleteButton(
+          'Delete',
+          `Delete group ${g.name}`,
+          `Delete the group ${g.name}? Its members lose the blocks it grants at once.`,
+          `/admin/groups/${g.group_id}`,
+          `Deleted the group ${g.name}.`,
+          loadGroups,
         ),
       )
       tr.append(actions)
@@ -476,19 +507,12 @@ function editGroup(group) {
   $('group-edit-title').textContent = `Edit group ${group.name}`
   field(f, 'name').value = group.name
   renderBlockPicker(picker('group-edit'), group.blocks)
-  const members = $('group-edit-members')
-  members.replaceChildren(cell('Members', 'legend'))
-  for (const u of state.users) {
-    const label = document.createElement('label')
-    label.className = 'check'
-    const box = document.createElement('input')
-    box.type = 'checkbox'
-    box.value = u.user_id
-    box.checked = (group.members ?? []).includes(u.user_id)
-    box.dataset.was = String(box.checked)
-    label.append(box, ` ${u.username}`)
-    members.append(label)
-  }
+  renderMembership(
+    $('group-edit-members'),
+    'Members',
+    state.users.map((u) => ({ value: u.user_id, label: u.username, checked: (group.members ?? []).includes(u.user_id) })),
+    'No users yet.',
+  )
   f.hidden = false
   field(f, 'name').focus()
 }
@@ -499,11 +523,7 @@ form('group-edit').addEventListener('submit', (event) => {
   void act(f, async () => {
     const id = /** @type {string} */ (state.editingGroup)
     await api(`/admin/groups/${id}`, { method: 'PATCH', body: { name: field(f, 'name').value, blocks: pickedBlocks(picker('group-edit')) } })
-    for (const box of $('group-edit-members').querySelectorAll('input')) {
-      const input = /** @type {HTMLInputElement} */ (box)
-      if (String(input.checked) === input.dataset.was) continue
-      await api(`/admin/groups/${id}/members/${input.value}`, { method: input.checked ? 'PUT' : 'DELETE' })
-    }
+    await saveMembership($('group-edit-members'), (userId) => `/admin/groups/${id}/members/${userId}`)
     f.hidden = true
     notify(`Saved the group ${field(f, 'name').value}.`)
     await loadGroups()
@@ -539,14 +559,13 @@ function keyRow(k, { owner, base }) {
           await (owner ? loadKeys() : loadMyKeys())
         }),
       ),
-      button('Revoke', `Revoke the key ${label}`, () =>
-        act(null, async () => {
-          if (!confirm(`Revoke the key ${label}? Every client that uses it is refused from now on. This cannot be undone.`)) return
-          await api(`${base}/${k.key_id}`, { method: 'DELETE' })
-          notify(`Revoked the key ${label}.`)
-          await (owner ? loadKeys() : loadMyKeys())
-        }),
-        'danger',
+      deleteButton(
+        'Revoke',
+        `Revoke the key ${label}`,
+        `Revoke the key ${label}? Every client that uses it is refused from now on. This cannot be undone.`,
+        `${base}/${k.key_id}`,
+        `Revoked the key ${label}.`,
+        owner ? loadKeys : loadMyKeys,
       ),
     )
   }
@@ -661,7 +680,9 @@ async function loadMe() {
   const me = /** @type {Me} */ (state.me)
   const details = $('me-details')
   details.replaceChildren()
-  for (const [term, value] of [['Username', me.username], ['Role', me.role], ['Own grants', list(me.blocks)]]) details.append(cell(term, 'dt'), cell(value, 'dd'))
+  /** @type {[string, string][]} */
+  const rows = [['Username', me.username], ['Role', me.role], ['Own grants', list(me.blocks)]]
+  for (const [term, value] of rows) details.append(cell(term, 'dt'), cell(value, 'dd'))
   const tbody = /** @type {HTMLElement} */ ($('me-access').querySelector('tbody'))
   const access = me.access ?? []
   tbody.replaceChildren(
