@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DataType, encodeModel, floatTensor, int64Tensor, node, type Model } from './onnx-writer.js'
-import { CONTENT_WORDS, OFFSET, SLOPE, STOP_WORDS, SYNONYMS, writeJson } from './tiny-nli.js'
+import { CONTENT_WORDS, overlapConstants, overlapNodes, STOP_WORDS, SYNONYMS, writeJson } from './tiny-nli.js'
 
 /**
  * A tiny, deterministic NLI model typed as facebook/bart-large-mnli is: `model_type: 'bart'`,
@@ -145,49 +145,16 @@ function tinyBartGraph(vocab: readonly string[]): Model {
       floatTensor('concepts', [v, c], concepts),
       floatTensor('weights', [v], weights),
       int64Tensor('eos_id', [], [vocab.indexOf(BART_SPECIAL.eos)]),
-      int64Tensor('seq_axis', [], [1]),
-      int64Tensor('axes_seq', [1], [1]),
-      int64Tensor('axes_last', [1], [2]),
       int64Tensor('i0', [1], [0]),
       int64Tensor('last', [], [-1]),
       int64Tensor('three', [1], [3]),
       int64Tensor('minus1_three', [2], [-1, 3]),
-      floatTensor('zero', [], [0]),
-      floatTensor('one', [], [1]),
-      floatTensor('two', [], [2]),
-      floatTensor('slope', [3], [-SLOPE, 0, SLOPE]),
-      floatTensor('offset', [3], [OFFSET, 0, -OFFSET]),
+      ...overlapConstants(2),
     ],
     nodes: [
-      node('Gather', ['concepts', 'input_ids'], ['onehot'], { axis: 0 }), // [B,S,C]
-      node('Cast', ['attention_mask'], ['real'], { to: f }), // [B,S]
-      node('Gather', ['weights', 'input_ids'], ['weight']), // [B,S]
       // Segments from a running count of </s>: 0 is <s> + premise, 1 the first </s>, 2 the second
       // </s> + hypothesis, 3 the last </s> and any padding.
-      node('Equal', ['input_ids', 'eos_id'], ['is_eos_b']),
-      node('Cast', ['is_eos_b'], ['is_eos'], { to: f }),
-      node('CumSum', ['is_eos', 'seq_axis'], ['segment']),
-      node('Equal', ['segment', 'zero'], ['in_premise_b']),
-      node('Cast', ['in_premise_b'], ['in_premise'], { to: f }),
-      node('Equal', ['segment', 'two'], ['in_hypothesis_b']),
-      node('Cast', ['in_hypothesis_b'], ['in_hypothesis'], { to: f }),
-      node('Mul', ['in_premise', 'real'], ['premise_mask']),
-      node('Mul', ['in_hypothesis', 'real'], ['hyp_real']),
-      node('Mul', ['hyp_real', 'weight'], ['hyp_mask']),
-      node('Unsqueeze', ['premise_mask', 'axes_last'], ['premise_mask3']),
-      node('Mul', ['onehot', 'premise_mask3'], ['premise_onehot']),
-      node('ReduceSum', ['premise_onehot', 'axes_seq'], ['premise_counts'], { keepdims: 0 }), // [B,C]
-      node('Min', ['premise_counts', 'one'], ['premise_has']),
-      node('Unsqueeze', ['hyp_mask', 'axes_last'], ['hyp_mask3']),
-      node('Mul', ['onehot', 'hyp_mask3'], ['hyp_onehot']),
-      node('ReduceSum', ['hyp_onehot', 'axes_seq'], ['hyp_counts'], { keepdims: 0 }), // [B,C]
-      node('Mul', ['hyp_counts', 'premise_has'], ['covered_counts']),
-      node('ReduceSum', ['covered_counts', 'axes_seq'], ['covered'], { keepdims: 1 }), // [B,1]
-      node('ReduceSum', ['hyp_counts', 'axes_seq'], ['total'], { keepdims: 1 }), // [B,1]
-      node('Max', ['total', 'one'], ['total_at_least_1']),
-      node('Div', ['covered', 'total_at_least_1'], ['share']),
-      node('Mul', ['share', 'slope'], ['scaled']), // [B,3]
-      node('Add', ['scaled', 'offset'], ['row_logits']),
+      ...overlapNodes({ separator: 'eos_id', logits: 'row_logits' }),
       // BART's head: each token carries its row's answer (as its hidden state would); the graph takes
       // every </s> of the batch in order, reshapes them to [batch, -1] and keeps the last of each row,
       // as the exported BartForSequenceClassification does. Rows with different numbers of </s> fail
@@ -196,7 +163,7 @@ function tinyBartGraph(vocab: readonly string[]): Model {
       node('Shape', ['input_ids'], ['ids_shape']), // [B,S]
       node('Concat', ['ids_shape', 'three'], ['token_shape'], { axis: 0 }), // [B,S,3]
       node('Expand', ['row_logits3', 'token_shape'], ['token_logits']),
-      node('NonZero', ['is_eos_b'], ['eos_positions_t']), // [2,N]
+      node('NonZero', ['is_separator_b'], ['eos_positions_t']), // [2,N]
       node('Transpose', ['eos_positions_t'], ['eos_positions'], { perm: [1, 0] }), // [N,2]
       node('GatherND', ['token_logits', 'eos_positions'], ['eos_logits']), // [N,3]
       node('Gather', ['ids_shape', 'i0'], ['batch']), // [1]

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { DataType, encodeModel, floatTensor, int64Tensor, node, type Model } from './onnx-writer.js'
+import { DataType, encodeModel, floatTensor, int64Tensor, node, type Model, type Node, type Tensor } from './onnx-writer.js'
 
 /**
  * A tiny, deterministic NLI model that transformers.js loads like any BERT sequence classifier.
@@ -118,7 +118,6 @@ function tinyNliGraph(vocab: readonly string[]): Model {
     concepts[t * v + (ids.get(SYNONYMS[token] ?? token) ?? t)] = 1
     weights[t] = content.has(token) ? 1 : 0
   })
-  const f = DataType.FLOAT
   return {
     graphName: 'tiny_nli',
     opset: 17,
@@ -126,55 +125,77 @@ function tinyNliGraph(vocab: readonly string[]): Model {
       { name: 'input_ids', dataType: DataType.INT64, shape: ['batch', 'sequence'] },
       { name: 'attention_mask', dataType: DataType.INT64, shape: ['batch', 'sequence'] },
     ],
-    outputs: [{ name: 'logits', dataType: f, shape: ['batch', 3] }],
+    outputs: [{ name: 'logits', dataType: DataType.FLOAT, shape: ['batch', 3] }],
     initializers: [
       floatTensor('concepts', [v, v], concepts),
       floatTensor('weights', [v], weights),
       int64Tensor('sep_id', [], [vocab.indexOf('[SEP]')]),
-      int64Tensor('seq_axis', [], [1]),
-      int64Tensor('axes_seq', [1], [1]),
-      int64Tensor('axes_last', [1], [2]),
-      floatTensor('zero', [], [0]),
-      floatTensor('one', [], [1]),
-      floatTensor('slope', [3], [-SLOPE, 0, SLOPE]),
-      floatTensor('offset', [3], [OFFSET, 0, -OFFSET]),
+      ...overlapConstants(1),
     ],
-    nodes: [
-      // Each token's concept, whether it is real (not padding), and whether it counts in a hypothesis.
-      node('Gather', ['concepts', 'input_ids'], ['onehot'], { axis: 0 }), // [B,S,V]
-      node('Cast', ['attention_mask'], ['real'], { to: f }), // [B,S]
-      node('Gather', ['weights', 'input_ids'], ['weight']), // [B,S]
-      // Segments from a running count of [SEP]s: 0 is [CLS] + premise, 1 the first [SEP] + hypothesis,
-      // 2 the last [SEP] and any padding. ([SEP] itself has weight 0, so it never counts.)
-      node('Equal', ['input_ids', 'sep_id'], ['is_sep_b']),
-      node('Cast', ['is_sep_b'], ['is_sep'], { to: f }),
-      node('CumSum', ['is_sep', 'seq_axis'], ['segment']),
-      node('Equal', ['segment', 'zero'], ['in_premise_b']),
-      node('Cast', ['in_premise_b'], ['in_premise'], { to: f }),
-      node('Equal', ['segment', 'one'], ['in_hypothesis_b']),
-      node('Cast', ['in_hypothesis_b'], ['in_hypothesis'], { to: f }),
-      node('Mul', ['in_premise', 'real'], ['premise_mask']),
-      node('Mul', ['in_hypothesis', 'real'], ['hyp_real']),
-      node('Mul', ['hyp_real', 'weight'], ['hyp_mask']),
-      // Bags of concepts: which the premise has (0/1), how often the hypothesis' content words name each.
-      node('Unsqueeze', ['premise_mask', 'axes_last'], ['premise_mask3']),
-      node('Mul', ['onehot', 'premise_mask3'], ['premise_onehot']),
-      node('ReduceSum', ['premise_onehot', 'axes_seq'], ['premise_counts'], { keepdims: 0 }), // [B,V]
-      node('Min', ['premise_counts', 'one'], ['premise_has']),
-      node('Unsqueeze', ['hyp_mask', 'axes_last'], ['hyp_mask3']),
-      node('Mul', ['onehot', 'hyp_mask3'], ['hyp_onehot']),
-      node('ReduceSum', ['hyp_onehot', 'axes_seq'], ['hyp_counts'], { keepdims: 0 }), // [B,V]
-      // share = covered content words / content words (at least 1, so a hypothesis without any gives 0)
-      node('Mul', ['hyp_counts', 'premise_has'], ['covered_counts']),
-      node('ReduceSum', ['covered_counts', 'axes_seq'], ['covered'], { keepdims: 1 }), // [B,1]
-      node('ReduceSum', ['hyp_counts', 'axes_seq'], ['total'], { keepdims: 1 }), // [B,1]
-      node('Max', ['total', 'one'], ['total_at_least_1']),
-      node('Div', ['covered', 'total_at_least_1'], ['share']),
-      // logits = [−SLOPE·share + OFFSET, 0, SLOPE·share − OFFSET]
-      node('Mul', ['share', 'slope'], ['scaled']), // [B,3]
-      node('Add', ['scaled', 'offset'], ['logits']),
-    ],
+    // Segments from a running count of [SEP]s: 0 is [CLS] + premise, 1 the first [SEP] + hypothesis,
+    // 2 the last [SEP] and any padding. ([SEP] itself has weight 0, so it never counts.)
+    nodes: overlapNodes({ separator: 'sep_id', logits: 'logits' }),
   }
+}
+
+/**
+ * The constants `overlapNodes` reads, besides the `concepts` and `weights` tables and the separator
+ * id; the hypothesis is the segment numbered `hypothesisSegment` of the running separator count.
+ */
+export function overlapConstants(hypothesisSegment: number): Tensor[] {
+  return [
+    int64Tensor('seq_axis', [], [1]),
+    int64Tensor('axes_seq', [1], [1]),
+    int64Tensor('axes_last', [1], [2]),
+    floatTensor('zero', [], [0]),
+    floatTensor('one', [], [1]),
+    floatTensor('hypothesis_segment', [], [hypothesisSegment]),
+    floatTensor('slope', [3], [-SLOPE, 0, SLOPE]),
+    floatTensor('offset', [3], [OFFSET, 0, -OFFSET]),
+  ]
+}
+
+/**
+ * The tiny models' "understanding", one graph for both tokenizers: the share of the hypothesis'
+ * content words whose concept the premise names, as three NLI logits per row (named `logits`).
+ * `separator` names the separator token's id (`[SEP]`, `</s>`); the premise is the segment before
+ * the first one.
+ */
+export function overlapNodes({ separator, logits }: { separator: string; logits: string }): Node[] {
+  const f = DataType.FLOAT
+  return [
+    // Each token's concept, whether it is real (not padding), and whether it counts in a hypothesis.
+    node('Gather', ['concepts', 'input_ids'], ['onehot'], { axis: 0 }), // [B,S,C]
+    node('Cast', ['attention_mask'], ['real'], { to: f }), // [B,S]
+    node('Gather', ['weights', 'input_ids'], ['weight']), // [B,S]
+    node('Equal', ['input_ids', separator], ['is_separator_b']),
+    node('Cast', ['is_separator_b'], ['is_separator'], { to: f }),
+    node('CumSum', ['is_separator', 'seq_axis'], ['segment']),
+    node('Equal', ['segment', 'zero'], ['in_premise_b']),
+    node('Cast', ['in_premise_b'], ['in_premise'], { to: f }),
+    node('Equal', ['segment', 'hypothesis_segment'], ['in_hypothesis_b']),
+    node('Cast', ['in_hypothesis_b'], ['in_hypothesis'], { to: f }),
+    node('Mul', ['in_premise', 'real'], ['premise_mask']),
+    node('Mul', ['in_hypothesis', 'real'], ['hyp_real']),
+    node('Mul', ['hyp_real', 'weight'], ['hyp_mask']),
+    // Bags of concepts: which the premise has (0/1), how often the hypothesis' content words name each.
+    node('Unsqueeze', ['premise_mask', 'axes_last'], ['premise_mask3']),
+    node('Mul', ['onehot', 'premise_mask3'], ['premise_onehot']),
+    node('ReduceSum', ['premise_onehot', 'axes_seq'], ['premise_counts'], { keepdims: 0 }), // [B,C]
+    node('Min', ['premise_counts', 'one'], ['premise_has']),
+    node('Unsqueeze', ['hyp_mask', 'axes_last'], ['hyp_mask3']),
+    node('Mul', ['onehot', 'hyp_mask3'], ['hyp_onehot']),
+    node('ReduceSum', ['hyp_onehot', 'axes_seq'], ['hyp_counts'], { keepdims: 0 }), // [B,C]
+    // share = covered content words / content words (at least 1, so a hypothesis without any gives 0)
+    node('Mul', ['hyp_counts', 'premise_has'], ['covered_counts']),
+    node('ReduceSum', ['covered_counts', 'axes_seq'], ['covered'], { keepdims: 1 }), // [B,1]
+    node('ReduceSum', ['hyp_counts', 'axes_seq'], ['total'], { keepdims: 1 }), // [B,1]
+    node('Max', ['total', 'one'], ['total_at_least_1']),
+    node('Div', ['covered', 'total_at_least_1'], ['share']),
+    // logits = [−SLOPE·share + OFFSET, 0, SLOPE·share − OFFSET]
+    node('Mul', ['share', 'slope'], ['scaled']), // [B,3]
+    node('Add', ['scaled', 'offset'], [logits]),
+  ]
 }
 
 /** A WordPiece BERT tokenizer in the Hugging Face tokenizers JSON format. */
