@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { denseLayers, randomWeights } from './bert-encoder.js'
+import { classificationHead, denseLayers, nliGraph, randomWeights, transformerBlocks } from './bert-encoder.js'
 import { DataType, encodeModel, floatTensor, int64Tensor, node, type Model, type Node, type Tensor } from './onnx-writer.js'
 import { BART_SPECIAL, BART_TOKENIZER_CONFIG, bartNliConfig, bartTokenizerJson, tinyBartVocabulary } from './tiny-bart.js'
 import { writeJson } from './tiny-nli.js'
@@ -91,38 +91,7 @@ function bartGraph(shape: BartShape, quantized: boolean): Model {
     nodes.push(node('LayerNormalization', [input, 'ones_h', 'zeros_h'], [name], { axis: -1, epsilon: { float: 1e-5 } }))
     return name
   }
-  const splitHeads = (t: string) => {
-    nodes.push(node('Reshape', [t, 'split_heads'], [`${t}.r`]), node('Transpose', [`${t}.r`], [`${t}.t`], { perm: [0, 2, 1, 3] }))
-    return `${t}.t`
-  }
-  /** Multi-head attention of `query` over `memory`, with an additive `bias` broadcast to [B, heads, Sq, Sk]. */
-  const attention = (p: string, query: string, memory: string, bias: string): string => {
-    const q = splitHeads(dense(`${p}.q`, query, h, h))
-    const k = splitHeads(dense(`${p}.k`, memory, h, h))
-    const v = splitHeads(dense(`${p}.v`, memory, h, h))
-    nodes.push(
-      node('Transpose', [k], [`${p}.kT`], { perm: [0, 1, 3, 2] }),
-      node('MatMul', [q, `${p}.kT`], [`${p}.scores_raw`]),
-      node('Mul', [`${p}.scores_raw`, 'scale'], [`${p}.scores_scaled`]),
-      node('Add', [`${p}.scores_scaled`, bias], [`${p}.scores`]),
-      node('Softmax', [`${p}.scores`], [`${p}.probs`], { axis: -1 }),
-      node('MatMul', [`${p}.probs`, v], [`${p}.context_heads`]),
-      node('Transpose', [`${p}.context_heads`], [`${p}.context_t`], { perm: [0, 2, 1, 3] }),
-      node('Reshape', [`${p}.context_t`, 'merge_heads'], [`${p}.context`]),
-    )
-    return dense(`${p}.o`, `${p}.context`, h, h)
-  }
-  const feedForward = (p: string, input: string): string => {
-    const up = dense(`${p}.fc1`, input, h, ffn)
-    nodes.push(
-      node('Div', [up, 'sqrt2'], [`${p}.g1`]),
-      node('Erf', [`${p}.g1`], [`${p}.g2`]),
-      node('Add', [`${p}.g2`, 'one'], [`${p}.g3`]),
-      node('Mul', [up, `${p}.g3`], [`${p}.g4`]),
-      node('Mul', [`${p}.g4`, 'half'], [`${p}.gelu`]),
-    )
-    return dense(`${p}.fc2`, `${p}.gelu`, ffn, h)
-  }
+  const { attention, feedForward } = transformerBlocks(nodes, dense, h, ffn)
   const residualNorm = (name: string, sublayer: string, input: string): string => {
     nodes.push(node('Add', [sublayer, input], [`${name}.res`]))
     return layerNorm(name, `${name}.res`)
@@ -153,7 +122,7 @@ function bartGraph(shape: BartShape, quantized: boolean): Model {
   for (let l = 0; l < shape.encoderLayers; l++) {
     const p = `encoder.${l}`
     x = residualNorm(`${p}.self_attn_layer_norm`, attention(`${p}.self_attn`, x, x, 'padding_bias'), x)
-    x = residualNorm(`${p}.final_layer_norm`, feedForward(p, x), x)
+    x = residualNorm(`${p}.final_layer_norm`, feedForward(`${p}.ffn`, x), x)
   }
   const encoded = x
 
@@ -179,7 +148,7 @@ function bartGraph(shape: BartShape, quantized: boolean): Model {
     const p = `decoder.${l}`
     x = residualNorm(`${p}.self_attn_layer_norm`, attention(`${p}.self_attn`, x, x, 'causal_bias'), x)
     x = residualNorm(`${p}.encoder_attn_layer_norm`, attention(`${p}.encoder_attn`, x, encoded, 'padding_bias'), x)
-    x = residualNorm(`${p}.final_layer_norm`, feedForward(p, x), x)
+    x = residualNorm(`${p}.final_layer_norm`, feedForward(`${p}.ffn`, x), x)
   }
 
   // The head on the last </s> of each row, picked as the exported graph picks it.
@@ -192,22 +161,8 @@ function bartGraph(shape: BartShape, quantized: boolean): Model {
     node('Reshape', ['eos_hidden', 'per_row_shape'], ['eos_per_row']), // [B, K, H]
     node('Gather', ['eos_per_row', 'last'], ['sentence'], { axis: 1 }), // [B, H]
   )
-  const pooled = dense('classification_head.dense', 'sentence', h, h)
-  nodes.push(node('Tanh', [pooled], ['pooled']))
-  const logits = dense('classification_head.out_proj', 'pooled', h, 3)
-  nodes.push(node('Identity', [logits], ['logits']))
-
-  return {
-    graphName: 'bart_nli_random',
-    opset: 17,
-    inputs: [
-      { name: 'input_ids', dataType: DataType.INT64, shape: ['batch_size', 'encoder_sequence_length'] },
-      { name: 'attention_mask', dataType: DataType.INT64, shape: ['batch_size', 'encoder_sequence_length'] },
-    ],
-    outputs: [{ name: 'logits', dataType: DataType.FLOAT, shape: ['batch_size', 3] }],
-    initializers,
-    nodes,
-  }
+  classificationHead(nodes, dense, 'sentence', h, { dense: 'classification_head.dense', out: 'classification_head.out_proj' })
+  return nliGraph('bart_nli_random', ['batch_size', 'encoder_sequence_length'], initializers, nodes)
 }
 
 export { BART_SPECIAL }

@@ -126,30 +126,76 @@ function encoderGraph(shape: EncoderShape, quantized: boolean): Model {
   )
   let x = layerNorm('embeddings', 'embedded')
 
+  const { attention, feedForward } = transformerBlocks(nodes, dense, h, intermediate)
   for (let l = 0; l < layers; l++) {
     const p = `l${l}`
-    const splitHeads = (t: string) => {
-      nodes.push(node('Reshape', [t, 'split_heads'], [`${t}.r`]), node('Transpose', [`${t}.r`], [`${t}.t`], { perm: [0, 2, 1, 3] }))
-      return `${t}.t`
-    }
-    const q = splitHeads(dense(`${p}.q`, x, h, h))
-    const k = splitHeads(dense(`${p}.k`, x, h, h))
-    const v = splitHeads(dense(`${p}.v`, x, h, h))
+    nodes.push(node('Add', [attention(`${p}.attn`, x, x, 'mask_bias'), x], [`${p}.res1`]))
+    const afterAttention = layerNorm(`${p}.ln1`, `${p}.res1`)
+    nodes.push(node('Add', [feedForward(`${p}.ffn`, afterAttention), afterAttention], [`${p}.res2`]))
+    x = layerNorm(`${p}.ln2`, `${p}.res2`)
+  }
+
+  // Pooler (tanh of a dense layer on [CLS]) and the 3-way classifier.
+  nodes.push(node('Gather', [x, 'cls_index'], ['cls'], { axis: 1 }))
+  classificationHead(nodes, dense, 'cls', h, { dense: 'pooler', out: 'classifier' })
+  return nliGraph('bert_nli_random', ['batch', 'sequence'], initializers, nodes)
+}
+
+/** The NLI head: tanh of a dense layer on `input`, then the 3-way projection, output `logits`. */
+export function classificationHead(nodes: Node[], dense: Dense, input: string, h: number, names: { dense: string; out: string }): void {
+  const pooled = dense(names.dense, input, h, h)
+  nodes.push(node('Tanh', [pooled], ['pooled']))
+  const logits = dense(names.out, 'pooled', h, 3)
+  nodes.push(node('Identity', [logits], ['logits']))
+}
+
+/** A sequence classifier's graph: `input_ids` and `attention_mask` in ([batch, sequence] as `axes` names them), `logits` [batch, 3] out. */
+export function nliGraph(graphName: string, [batch, sequence]: readonly [string, string], initializers: Tensor[], nodes: Node[]): Model {
+  return {
+    graphName,
+    opset: 17,
+    inputs: [
+      { name: 'input_ids', dataType: DataType.INT64, shape: [batch, sequence] },
+      { name: 'attention_mask', dataType: DataType.INT64, shape: [batch, sequence] },
+    ],
+    outputs: [{ name: 'logits', dataType: DataType.FLOAT, shape: [batch, 3] }],
+    initializers,
+    nodes,
+  }
+}
+
+/** What `denseLayers` returns: adds one dense layer, answers its output's name. */
+type Dense = ReturnType<typeof denseLayers>
+
+/**
+ * The two sublayers of a transformer layer, added to `nodes`, each answering its output's name:
+ * multi-head attention of `query` over `memory` with an additive `bias` broadcast to
+ * [B, heads, Sq, Sk], and the feed-forward with exact GELU, 0.5·x·(1 + erf(x/√2)). The graph holds
+ * the constants they read: `split_heads`, `merge_heads`, `scale` (1/√head size), `sqrt2`, `one`, `half`.
+ */
+export function transformerBlocks(nodes: Node[], dense: Dense, h: number, ffn: number) {
+  const splitHeads = (t: string) => {
+    nodes.push(node('Reshape', [t, 'split_heads'], [`${t}.r`]), node('Transpose', [`${t}.r`], [`${t}.t`], { perm: [0, 2, 1, 3] }))
+    return `${t}.t`
+  }
+  const attention = (p: string, query: string, memory: string, bias: string): string => {
+    const q = splitHeads(dense(`${p}.q`, query, h, h))
+    const k = splitHeads(dense(`${p}.k`, memory, h, h))
+    const v = splitHeads(dense(`${p}.v`, memory, h, h))
     nodes.push(
       node('Transpose', [k], [`${p}.kT`], { perm: [0, 1, 3, 2] }),
       node('MatMul', [q, `${p}.kT`], [`${p}.scores_raw`]),
       node('Mul', [`${p}.scores_raw`, 'scale'], [`${p}.scores_scaled`]),
-      node('Add', [`${p}.scores_scaled`, 'mask_bias'], [`${p}.scores`]),
+      node('Add', [`${p}.scores_scaled`, bias], [`${p}.scores`]),
       node('Softmax', [`${p}.scores`], [`${p}.probs`], { axis: -1 }),
       node('MatMul', [`${p}.probs`, v], [`${p}.context_heads`]),
       node('Transpose', [`${p}.context_heads`], [`${p}.context_t`], { perm: [0, 2, 1, 3] }),
       node('Reshape', [`${p}.context_t`, 'merge_heads'], [`${p}.context`]),
     )
-    const attended = dense(`${p}.attn_out`, `${p}.context`, h, h)
-    nodes.push(node('Add', [attended, x], [`${p}.res1`]))
-    const afterAttention = layerNorm(`${p}.ln1`, `${p}.res1`)
-    // Feed-forward with exact GELU: 0.5·x·(1 + erf(x/√2)).
-    const up = dense(`${p}.ffn_in`, afterAttention, h, intermediate)
+    return dense(`${p}.o`, `${p}.context`, h, h)
+  }
+  const feedForward = (p: string, input: string): string => {
+    const up = dense(`${p}.fc1`, input, h, ffn)
     nodes.push(
       node('Div', [up, 'sqrt2'], [`${p}.g1`]),
       node('Erf', [`${p}.g1`], [`${p}.g2`]),
@@ -157,29 +203,9 @@ function encoderGraph(shape: EncoderShape, quantized: boolean): Model {
       node('Mul', [up, `${p}.g3`], [`${p}.g4`]),
       node('Mul', [`${p}.g4`, 'half'], [`${p}.gelu`]),
     )
-    const down = dense(`${p}.ffn_out`, `${p}.gelu`, intermediate, h)
-    nodes.push(node('Add', [down, afterAttention], [`${p}.res2`]))
-    x = layerNorm(`${p}.ln2`, `${p}.res2`)
+    return dense(`${p}.fc2`, `${p}.gelu`, ffn, h)
   }
-
-  // Pooler (tanh of a dense layer on [CLS]) and the 3-way classifier.
-  nodes.push(node('Gather', [x, 'cls_index'], ['cls'], { axis: 1 }))
-  const pooled = dense('pooler', 'cls', h, h)
-  nodes.push(node('Tanh', [pooled], ['pooled']))
-  const logits = dense('classifier', 'pooled', h, 3)
-  nodes.push(node('Identity', [logits], ['logits']))
-
-  return {
-    graphName: 'bert_nli_random',
-    opset: 17,
-    inputs: [
-      { name: 'input_ids', dataType: DataType.INT64, shape: ['batch', 'sequence'] },
-      { name: 'attention_mask', dataType: DataType.INT64, shape: ['batch', 'sequence'] },
-    ],
-    outputs: [{ name: 'logits', dataType: DataType.FLOAT, shape: ['batch', 3] }],
-    initializers,
-    nodes,
-  }
+  return { attention, feedForward }
 }
 
 /**

@@ -1,45 +1,25 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { AutoModelForSequenceClassification, AutoTokenizer, env } from '@huggingface/transformers'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { generateBartClassifier, type BartShape } from '../model-gen/bart-large.js'
-import { nliModel, type NliModel } from '../src/blocks/zero-shot/model.js'
-import { forbidNetwork, SEED } from './helpers.js'
+import { generatedModels, SEED } from './helpers.js'
 
 // BART-large's structure at a size a test loads in a moment; the benchmarks use BART-large.
 const SMALL: BartShape = { encoderLayers: 2, decoderLayers: 2, dModel: 64, heads: 4, ffn: 256, vocab: 3000, maxPositions: 128 }
 const hypotheses = SEED.classes.map((c) => `This example is ${c}.`)
 
 describe('the random-weight BART classifier (benchmark model)', () => {
-  let root: string
-  let dir: string
-  let restoreFetch: () => void
-  const models = {} as Record<'fp32' | 'q8', NliModel>
-  beforeAll(async () => {
-    restoreFetch = forbidNetwork()
-    env.allowRemoteModels = false
-    root = mkdtempSync(join(tmpdir(), 'mlb-bart-'))
-    dir = join(root, 'bart')
-    await generateBartClassifier(dir, SMALL)
-    const tokenizer = await AutoTokenizer.from_pretrained(dir)
-    for (const dtype of ['fp32', 'q8'] as const) {
-      models[dtype] = nliModel(tokenizer, await AutoModelForSequenceClassification.from_pretrained(dir, { dtype }))
-    }
-  })
-  afterAll(() => {
-    restoreFetch?.()
-    if (root) rmSync(root, { recursive: true, force: true })
-  })
+  const loaded = generatedModels('bart', (dir) => generateBartClassifier(dir, SMALL))
+  const { models } = loaded
 
   it('is typed as bart-large-mnli, with fp32 weights and the same weights in int8 laid out as the hub lays them out', () => {
-    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))
+    const config = JSON.parse(readFileSync(join(loaded.dir, 'config.json'), 'utf8'))
     expect(config).toMatchObject({ model_type: 'bart', architectures: ['BartForSequenceClassification'], vocab_size: 3000, d_model: 64, pad_token_id: 1 })
-    const fp32 = readFileSync(join(dir, 'onnx', 'model.onnx'))
-    const q8 = readFileSync(join(dir, 'onnx', 'model_quantized.onnx'))
+    const fp32 = readFileSync(join(loaded.dir, 'onnx', 'model.onnx'))
+    const q8 = readFileSync(join(loaded.dir, 'onnx', 'model_quantized.onnx'))
     expect(fp32.includes('MatMulInteger')).toBe(false)
     expect(q8.includes('MatMulInteger')).toBe(true)
-    expect(statSync(join(dir, 'onnx', 'model_quantized.onnx')).size).toBeLessThan(0.75 * fp32.length)
+    expect(statSync(join(loaded.dir, 'onnx', 'model_quantized.onnx')).size).toBeLessThan(0.75 * fp32.length)
   })
 
   it('gives a pair the same logits alone as in a padded batch (padding masked, head on the last </s>)', async () => {

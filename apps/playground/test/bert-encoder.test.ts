@@ -1,46 +1,26 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { AutoModelForSequenceClassification, AutoTokenizer, env } from '@huggingface/transformers'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { generateBertEncoder, type EncoderShape } from '../model-gen/bert-encoder.js'
 import { DataType, tensor } from '../model-gen/onnx-writer.js'
-import { nliModel, type NliModel } from '../src/blocks/zero-shot/model.js'
-import { forbidNetwork, SEED } from './helpers.js'
+import { generatedModels, SEED } from './helpers.js'
 
 // BERT's structure at a size a test loads in a moment; the benchmarks use BERT-base.
 const SMALL: EncoderShape = { layers: 2, hidden: 64, heads: 4, intermediate: 256, vocab: 2000, maxPositions: 128 }
 const hypotheses = SEED.classes.map((c) => `This example is ${c}.`)
 
 describe('the random-weight BERT encoder (benchmark model)', () => {
-  let root: string
-  let dir: string
-  let restoreFetch: () => void
-  const models = {} as Record<'fp32' | 'q8', NliModel>
-  beforeAll(async () => {
-    restoreFetch = forbidNetwork()
-    env.allowRemoteModels = false
-    root = mkdtempSync(join(tmpdir(), 'mlb-bert-'))
-    dir = join(root, 'bert')
-    await generateBertEncoder(dir, SMALL)
-    const tokenizer = await AutoTokenizer.from_pretrained(dir)
-    for (const dtype of ['fp32', 'q8'] as const) {
-      models[dtype] = nliModel(tokenizer, await AutoModelForSequenceClassification.from_pretrained(dir, { dtype }))
-    }
-  })
-  afterAll(() => {
-    restoreFetch?.()
-    if (root) rmSync(root, { recursive: true, force: true })
-  })
+  const loaded = generatedModels('bert', (dir) => generateBertEncoder(dir, SMALL))
+  const { models } = loaded
 
   it('writes fp32 weights and the same weights quantized to int8, which onnxruntime runs as quantized matmuls', () => {
-    const fp32 = readFileSync(join(dir, 'onnx', 'model.onnx'))
-    const q8 = readFileSync(join(dir, 'onnx', 'model_quantized.onnx'))
+    const fp32 = readFileSync(join(loaded.dir, 'onnx', 'model.onnx'))
+    const q8 = readFileSync(join(loaded.dir, 'onnx', 'model_quantized.onnx'))
     expect(fp32.includes('MatMulInteger')).toBe(false)
     expect(q8.includes('MatMulInteger')).toBe(true)
     expect(q8.includes('DynamicQuantizeLinear')).toBe(true)
     // Dense weights shrink fourfold; the fp32 embeddings stay.
-    expect(statSync(join(dir, 'onnx', 'model_quantized.onnx')).size).toBeLessThan(0.75 * fp32.length)
+    expect(statSync(join(loaded.dir, 'onnx', 'model_quantized.onnx')).size).toBeLessThan(0.75 * fp32.length)
   })
 
   it('gives a pair the same logits alone as in a padded batch (the mask hides the padding)', async () => {

@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer, type CreateServerOptions, type MlblocksConfig } from '@mlblocks/core'
 import type { FastifyInstance } from 'fastify'
+import { AutoModelForSequenceClassification, AutoTokenizer, env } from '@huggingface/transformers'
+import { afterAll, beforeAll } from 'vitest'
+import { nliModel, type NliModel } from '../src/blocks/zero-shot/model.js'
 import { generateTinyBartModel } from '../model-gen/tiny-bart.js'
 import { generateTinyNliModel } from '../model-gen/tiny-nli.js'
 
@@ -41,4 +44,31 @@ export function buildServer(config: MlblocksConfig, options: CreateServerOptions
 export const SEED = {
   text: 'I have a problem with my iphone that needs to be resolved asap!!',
   classes: ['urgent', 'not urgent', 'phone', 'tablet', 'computer'],
+}
+
+/**
+ * For a suite about a generated random-weight benchmark model: before its tests, writes the model
+ * into a temporary folder with `generate` and loads it in fp32 and q8 (the network forbidden);
+ * after them, removes the folder. The returned object is filled in by then.
+ */
+export function generatedModels(prefix: string, generate: (dir: string) => Promise<void>): { dir: string; models: Record<'fp32' | 'q8', NliModel> } {
+  const loaded = { dir: '', models: {} as Record<'fp32' | 'q8', NliModel> }
+  let root = ''
+  let restoreFetch: (() => void) | undefined
+  beforeAll(async () => {
+    restoreFetch = forbidNetwork()
+    env.allowRemoteModels = false
+    root = mkdtempSync(join(tmpdir(), `mlb-${prefix}-`))
+    loaded.dir = join(root, prefix)
+    await generate(loaded.dir)
+    const tokenizer = await AutoTokenizer.from_pretrained(loaded.dir)
+    for (const dtype of ['fp32', 'q8'] as const) {
+      loaded.models[dtype] = nliModel(tokenizer, await AutoModelForSequenceClassification.from_pretrained(loaded.dir, { dtype }))
+    }
+  })
+  afterAll(() => {
+    restoreFetch?.()
+    if (root) rmSync(root, { recursive: true, force: true })
+  })
+  return loaded
 }
