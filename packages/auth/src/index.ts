@@ -11,6 +11,7 @@ import { RequestBudgetExceeded } from './errors.js'
 import { protectRoutes } from './hooks/protect-routes.js'
 import { documentSecurity } from './openapi.js'
 import { consoleRoutes } from './routes/console.js'
+import { addressKey } from './services/client-address.js'
 import { authRoutes } from './routes/index.js'
 import { ApiKeys } from './services/api-keys.js'
 import { Audit } from './services/audit.js'
@@ -181,7 +182,7 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
       max: settings.requestRateLimit,
       timeWindow: 60_000,
       keyGenerator: (request) =>
-        request.principal ? (request.principal.via === 'api_key' ? `budget:key:${request.principal.credentialId}` : `budget:user:${request.principal.userId}`) : `budget:ip:${request.ip}`,
+        request.principal ? (request.principal.via === 'api_key' ? `budget:key:${request.principal.credentialId}` : `budget:user:${request.principal.userId}`) : `budget:ip:${addressKey(request.ip)}`,
     })
     requestBudget = async function mlblocksRequestBudget(request, reply) {
       const limit = await budget(request)

@@ -116,6 +116,19 @@ describeEachBackend('login limits (%s database)', (backendName) => {
     expect(JSON.stringify(events)).not.toContain('victim')
   }, SLOW)
 
+  it('counts an IPv6 client by its /64: a guesser rotating through its prefix is limited as one address, the next /64 is not', async () => {
+    backend = await createBackend(backendName)
+    app = await buildAuthServer({ backend, options: { loginRateLimit: 3, loginFreeAttempts: 100 } })
+    const prefix = '2001:db8:77:1'
+    for (let i = 1; i <= 3; i++) expect((await attempt(app, `user${i}`, 'guess', `${prefix}::${i.toString(16)}`)).statusCode).toBe(401)
+    // A fresh address of the same /64: still the same client, past its cap.
+    expect((await attempt(app, 'user4', 'guess', `${prefix}:abcd:ef01:2345:6789`)).statusCode).toBe(429)
+    expect((await attempt(app, ADMIN.username, ADMIN.password, `${prefix}::ffff`)).statusCode).toBe(429)
+    // The neighbouring /64, and an IPv4 client, are other clients.
+    expect((await attempt(app, ADMIN.username, ADMIN.password, '2001:db8:77:2::1')).statusCode).toBe(200)
+    expect((await attempt(app, ADMIN.username, ADMIN.password, '::ffff:192.0.2.77')).statusCode).toBe(200)
+  })
+
   it('reserves the attempt before argon2: of 200 concurrent guesses for one name, only the free ones and one more reach the password check', async () => {
     backend = await createBackend(backendName)
     app = await buildAuthServer({ backend, options: { loginFreeAttempts: 3, loginRateLimit: 100_000 } })

@@ -7,6 +7,7 @@ import { wellFormed } from '../services/passwords.js'
 import { toUserDetails } from '../services/principal.js'
 import type { RouteDeps } from './index.js'
 import { UserDetails, Username } from './schemas.js'
+import { addressKey } from '../services/client-address.js'
 
 export const LoginBody = Type.Object(
   // The same username rule as at creation: no other name can exist, and odd bytes never reach SQL.
@@ -37,8 +38,9 @@ export const loginRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { us
       const { username, password } = request.body
       if (!wellFormed(password)) throw new LoneSurrogate('body.password')
       // Reserved before argon2: of concurrent guesses, only those the limits allow reach it. The
-      // limits key on the lower-cased name, as usernames match without regard to case.
-      const reservation = await limits.reserve(request.ip, username)
+      // limits key on the lower-cased name, as usernames match without regard to case, and on the
+      // client's address (an IPv6 client by its /64, which it can fill with addresses).
+      const reservation = await limits.reserve(addressKey(request.ip), username)
       if (!reservation.ok) {
         const seconds = Math.max(1, Math.ceil(reservation.retryAfterMs / 1000))
         reply.header('retry-after', String(seconds))
