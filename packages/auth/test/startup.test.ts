@@ -140,8 +140,12 @@ describeEachBackend('start-up and restarts (%s database)', (backendName) => {
     for (let i = 0; i < 3; i++) expect((await attempt()).statusCode).toBe(401)
     const limited = await attempt()
     expect(limited.statusCode).toBe(429)
-    expect(limited.headers['retry-after']).toBe('60')
-    expect(limited.json()).toEqual({ statusCode: 429, code: 'MLB_RATE_LIMITED', error_message: 'Too many login attempts. Retry after 60 seconds.' })
+    // The address waits for the rest of its minute, counted from its first failure: on a loaded
+    // machine the three failures above can take seconds, so the wait is at most 60, not exactly 60.
+    const wait = Number(limited.headers['retry-after'])
+    expect(wait).toBeGreaterThan(0)
+    expect(wait).toBeLessThanOrEqual(60)
+    expect(limited.json()).toEqual({ statusCode: 429, code: 'MLB_RATE_LIMITED', error_message: `Too many login attempts. Retry after ${wait} seconds.` })
     await app.close()
   })
 })
