@@ -413,6 +413,14 @@ form('user-create').addEventListener('submit', (event) => {
   })
 })
 
+// A service account has no password: it never logs in, it holds keys.
+field(form('user-create'), 'role').addEventListener('change', () => {
+  const f = form('user-create')
+  const service = field(f, 'role').value === 'service'
+  field(f, 'password').disabled = service
+  if (service) field(f, 'password').value = ''
+})
+
 /** @param {any} user */
 function editUser(user) {
   const f = form('user-edit')
@@ -547,7 +555,7 @@ function keyRow(k, { owner, base }) {
   tr.append(cell(k.name || '—', 'th'))
   if (owner) tr.append(cell(username(k.user_id)))
   tr.append(cell(k.prefix), cell(list(k.blocks, 'all of the owner’s blocks')), cell(day(k.created_at)), cell(day(k.expiration_date)), cell(when(k.last_used_at)))
-  if (owner) tr.append(cell(k.issued_by ? username(k.issued_by) : '—'))
+  if (owner) tr.append(cell(k.issued_by?.username ?? '—'))
   const actions = document.createElement('td')
   actions.className = 'actions'
   if (k.revoked_at) actions.append(`revoked ${day(k.revoked_at)}`)
