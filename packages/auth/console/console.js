@@ -408,6 +408,7 @@ form('user-create').addEventListener('submit', (event) => {
     if (field(f, 'password').value) body.password = field(f, 'password').value
     const user = await api('/admin/users', { method: 'POST', body })
     f.reset()
+    field(f, 'password').disabled = false
     notify(`Created ${user.username} (${user.role}).`)
     await loadUsers()
   })
