@@ -14,6 +14,7 @@ import { authRoutes } from './routes/index.js'
 import { ApiKeys } from './services/api-keys.js'
 import { Audit } from './services/audit.js'
 import { createLoginLimits } from './services/login-limits.js'
+import { AuthMetrics } from './services/metrics.js'
 import { connectRedis } from './redis.js'
 import { Credentials, REVOCATIONS_CHANNEL, type Revocation } from './services/credentials.js'
 import { withDeadline } from './services/db-errors.js'
@@ -79,6 +80,7 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
       .catch((err: unknown) => app.log.error({ err }, 'auth: could not tell other instances of a revocation'))
   const credentials = new Credentials(tokens, apiKeys, settings.cacheTtlMs, database.subscribe ? publish : undefined)
   const users = new Users(database.db, (userId) => credentials.forgetUser(userId))
+  const metrics = new AuthMetrics(app.mlblocks?.metrics, credentials, { size: database.poolSize, kind: settings.database.kind })
   const audit = new Audit(database.db, app.log)
   // Once only: a failed start closes it below, and core then closes the app (and this hook) too.
   let closed: Promise<void> | undefined
@@ -155,6 +157,14 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   app.decorateRequest('principal', null)
   const budgeted = settings.requestRateLimit > 0
   app.addHook('onRoute', (route) => documentSecurity(route, budgeted && isBlockRoute(route)))
+  // /metrics counts the 401/403/429 answers of every guarded route and of /login; public routes run nothing.
+  const countDenied = metrics.deniedHook
+  if (countDenied) {
+    app.addHook('onRoute', (route) => {
+      if (route.config?.public && route.url !== '/login') return
+      route.onResponse = [...(route.onResponse === undefined ? [] : Array.isArray(route.onResponse) ? route.onResponse : [route.onResponse]), countDenied]
+    })
+  }
   app.mlblocks?.addSecurityScheme('bearer', { type: 'http', scheme: 'bearer', description: 'A login token from POST /login, or an API key' })
   app.mlblocks?.addSecurityScheme('apiKey', { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key' })
   // /readyz answers 503 while the database is unreachable (a load balancer then routes around us).
@@ -191,7 +201,7 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   }
   // Per route, not a root hook: public routes run no auth code at all (hooks/protect-routes.ts).
   protectRoutes(app, credentials, audit, requestBudget && { hook: requestBudget, applies: isBlockRoute })
-  await app.register(authRoutes, { users, tokens, apiKeys, credentials, settings, limits, publishUnlock: database.subscribe ? publishUnlock : () => undefined, audit })
+  await app.register(authRoutes, { users, tokens, apiKeys, credentials, settings, limits, publishUnlock: database.subscribe ? publishUnlock : () => undefined, audit, metrics })
 }
 
 /** Core's block routes: each block's (`config.block`) and the listing. */

@@ -4,6 +4,7 @@ import { isDatabaseOutage, RETRY_AFTER_S } from '../services/db-errors.js'
 import type { ApiKeys } from '../services/api-keys.js'
 import type { Audit } from '../services/audit.js'
 import type { LoginLimits } from '../services/login-limits.js'
+import type { AuthMetrics } from '../services/metrics.js'
 import type { Credentials } from '../services/credentials.js'
 import type { Tokens } from '../services/tokens.js'
 import type { Users } from '../services/users.js'
@@ -25,6 +26,7 @@ export interface RouteDeps {
   /** Tells the other instances (on one Postgres, through NOTIFY) to lift a username's back-off too. */
   publishUnlock: (username: string) => void
   audit: Audit
+  metrics: AuthMetrics
 }
 
 /** Auth's own routes, each group encapsulated so that its hooks (admin only) stay inside. */
