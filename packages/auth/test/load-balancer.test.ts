@@ -361,7 +361,7 @@ gate.describe('three instances behind HAProxy on one Postgres and one Redis', ()
     await until('load running', 10_000, async () => load.result.ok > 20)
     const okBefore = load.result.ok
     await victim.stop('SIGKILL')
-    await until(`HAProxy marks ${victim.name} down`, 10_000, async () => (await stats()).get(victim.name)?.status.startsWith('DOWN'))
+    await until(`HAProxy marks ${victim.name} down`, 10_000, async () => (await stats()).get(victim.name)?.status?.startsWith('DOWN'))
     const okAtDown = load.result.ok
     await until('the others serve on', 10_000, async () => load.result.ok > okAtDown + 50)
     const result = await load.stop()

@@ -37,7 +37,7 @@ describeEachBackend('GET /metrics with auth on (%s)', (backendName) => {
     expect(res.body).toContain('mlblocks_auth_logins_total')
   })
 
-  it('an admin's API key scrapes it (X-API-Key)', async () => {
+  it("an admin's API key scrapes it (X-API-Key)", async () => {
     const admin = await login(app)
     const me = (await as(app, admin)({ method: 'GET', url: '/me' })).json() as { user_id: string }
     const key = (await issueKey(app, admin, me.user_id)).api_key
