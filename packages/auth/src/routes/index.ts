@@ -5,12 +5,14 @@ import type { ApiKeys } from '../services/api-keys.js'
 import type { Audit } from '../services/audit.js'
 import type { LoginLimits } from '../services/login-limits.js'
 import type { AuthMetrics } from '../services/metrics.js'
+import type { Usage } from '../services/usage.js'
 import type { Credentials } from '../services/credentials.js'
 import type { Tokens } from '../services/tokens.js'
 import type { Users } from '../services/users.js'
 import type { AuthSettings } from '../settings.js'
 import { adminApiKeyRoutes } from './admin-api-keys.js'
 import { adminAuditRoute } from './admin-audit.js'
+import { adminUsageRoute } from './admin-usage.js'
 import { adminUserRoutes } from './admin-users.js'
 import { loginRoute } from './login.js'
 import { logoutRoute } from './logout.js'
@@ -27,6 +29,7 @@ export interface RouteDeps {
   publishUnlock: (username: string) => void
   audit: Audit
   metrics: AuthMetrics
+  usage: Usage
 }
 
 /** Auth's own routes, each group encapsulated so that its hooks (admin only) stay inside. */
@@ -47,4 +50,5 @@ export const authRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   await app.register(adminUserRoutes, deps)
   await app.register(adminApiKeyRoutes, deps)
   await app.register(adminAuditRoute, deps)
+  await app.register(adminUsageRoute, deps)
 }
