@@ -5,24 +5,38 @@ import type { BlockRegistry } from './blocks/registry.js'
 
 const STATES = ['loading', 'ready', 'failed'] as const
 
+/**
+ * Node's process metrics (prom-client's defaults) describe the process, not a server, and their
+ * collectors (a GC observer, an event-loop delay monitor) cannot be stopped: made once per
+ * process, on the first server with metrics on, and merged into each server's answer.
+ */
+let processRegistry: Registry | undefined
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry()
+    collectDefaultMetrics({ register: processRegistry })
+  }
+  return processRegistry
+}
+
 /** Seconds: from a trivial predict (well under a millisecond) to a large model's batch (a minute). */
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 
 /**
  * The server's Prometheus registry (one per server, never prom-client's global one, so that two
  * servers in one process count apart) with core's metrics: per block, predict requests by status
- * and their latency, the load state and how long the load took; and Node's process metrics.
+ * and their latency, the load state and how long the load took; and, merged in, Node's process metrics.
  * Plugins add theirs to `registry` (auth: logins, 401/403/429 answers, its credential cache).
  */
 export class CoreMetrics {
   readonly registry = new Registry()
+  readonly #process = processMetrics()
   readonly #requests: Counter<'block' | 'status'>
   readonly #latency: Histogram<'block'>
   /** Per block, per status code: the label children, so that a request costs no label lookup. */
   readonly #children = new Map<string, { counted: Map<number, Counter.Internal>; latency: Histogram.Internal<'block'> }>()
 
   constructor(blocks: BlockRegistry) {
-    collectDefaultMetrics({ register: this.registry })
     this.#requests = new Counter({
       name: 'mlblocks_block_requests_total',
       help: 'Predict requests answered, by block and HTTP status (401/403/429 from access control included).',
@@ -63,6 +77,11 @@ export class CoreMetrics {
     })
   }
 
+  /** This server's metrics and the process's, in Prometheus text format. */
+  text(): Promise<string> {
+    return Registry.merge([this.#process, this.registry]).metrics()
+  }
+
   /** A route-level onResponse hook for one block's predict route: callback-style, no promise. */
   predictHook(block: string) {
     const children = { counted: new Map<number, Counter.Internal>(), latency: this.#latency.labels(block) }
@@ -101,7 +120,7 @@ export async function metricsRoute(app: FastifyInstance, metrics: CoreMetrics): 
       },
     },
     async (_request, reply) => {
-      const text = await metrics.registry.metrics()
+      const text = await metrics.text()
       reply.type(metrics.registry.contentType)
       return text
     },
