@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, expect, it, vi } from 'vitest'
 import type { FastifyInstance } from 'fastify'
-import { as, buildAuthServer, createBackend, createUser, describeEachBackend, issueKey, login, type Backend } from './helpers.js'
+import { as, buildAuthServer, createBackend, createUser, describeEachBackend, issueKey, logCollector, login, type Backend } from './helpers.js'
+import { relay } from './pg-relay.js'
 import { needs } from '../../../test-support/services.js'
 
 const predict = (text = 'x') => ({ method: 'POST' as const, url: '/blocks/echo/predict', payload: { text } })
@@ -139,4 +140,41 @@ needs('postgres').describe('usage across instances on one Postgres', () => {
       await Promise.all([a.close(), b.close()])
     }
   })
+})
+
+needs('postgres').describe('usage while the database is down', () => {
+  let backend: Backend | undefined
+  afterEach(async () => {
+    await backend?.drop()
+    backend = undefined
+  })
+
+  it('a flush that fails keeps the counters, and the next one writes them', async () => {
+    backend = await createBackend('postgres')
+    const database = new URL(backend.options.databaseUrl!).pathname.slice(1)
+    const tcp = await relay(new URL(process.env.TEST_DATABASE_URL!))
+    const logs = logCollector()
+    const app = await buildAuthServer({ backend, options: { databaseUrl: tcp.url(database) }, logStream: logs.stream })
+    try {
+      const admin = await login(app)
+      const gina = await createUser(app, admin, { username: 'gina' })
+      const key = await issueKey(app, admin, gina.user_id)
+      for (let i = 0; i < 3; i++) expect((await as(app, key.api_key)(predict())).statusCode).toBe(200)
+      await tcp.cut() // before the periodic flush (every 5 s) has written them
+      await vi.waitFor(() => expect(logs.text()).toContain('usage: could not write the counters'), { timeout: 30_000, interval: 200 })
+      await tcp.restore()
+      const rows = await vi.waitFor(
+        async () => {
+          const res = await as(app, await login(app))({ url: `/admin/usage?key_id=${key.key_id}` })
+          expect(res.statusCode).toBe(200)
+          return res.json()
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      expect(rows).toEqual([expect.objectContaining({ requests: 3, errors: 0 })])
+    } finally {
+      await app.close()
+      await tcp.close()
+    }
+  }, 90_000)
 })
