@@ -4,12 +4,12 @@ import { spawnSync } from 'node:child_process'
 import { describe, expect, it, type TestFunction } from 'vitest'
 
 /**
- * The services some tests need beyond the install (Postgres, Redis, redis-server, Chromium, chrt, script). A test that
+ * The services some tests need beyond the install (Postgres, Redis, redis-server, Chromium, chrt, script, HAProxy). A test that
  * needs one declares itself through `needs(name)`: where the service is found it runs; where it is
  * not, it is skipped with one line on stderr that says what to install or set, and under CI=true
  * that skip is a failing test instead, so CI cannot go green on fewer tests than it should.
  */
-export type ServiceName = 'postgres' | 'redis' | 'redis-server' | 'chromium' | 'chrt' | 'script'
+export type ServiceName = 'postgres' | 'redis' | 'redis-server' | 'chromium' | 'chrt' | 'script' | 'haproxy'
 
 interface Found {
   /** The URL or path to use, when found. */
@@ -62,6 +62,15 @@ const find: Record<ServiceName, (env: NodeJS.ProcessEnv) => Found> = {
     value: spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0 ? 'script' : undefined,
     hint: 'install util-linux (bsdutils on Debian), which has script',
   }),
+  haproxy: () => {
+    // Debian puts it in /usr/sbin, which a user's PATH may lack.
+    const path = ['haproxy', '/usr/sbin/haproxy'].find((p) => spawnSync(p, ['-v'], { stdio: 'ignore' }).status === 0)
+    return {
+      label: 'haproxy(1)',
+      value: path,
+      hint: 'apt-get install haproxy (the load-balancer suite starts its own on loopback; .ci/run installs it)',
+    }
+  },
 }
 
 type Body = () => void

@@ -11,6 +11,7 @@ import { profileDir } from './servers.js'
 import { concurrency } from './suites/concurrency.js'
 import { loginFlood } from './suites/login-flood.js'
 import { memory } from './suites/memory.js'
+import { metricsCost } from './suites/metrics-cost.js'
 import { offMeansOff } from './suites/off-means-off.js'
 import { onCostsLittle } from './suites/on-costs-little.js'
 import { zeroShotSeed } from './suites/zero-shot-seed.js'
@@ -32,6 +33,7 @@ const all: Array<[string, 'http' | 'model', () => Promise<Row[]>]> = [
   ['bart-large zero-shot speed', 'model', async () => zeroShotSeed(await bartDir(), bartShapeName, '6. zero-shot speed, BART-large shape')],
   ['bart-large under concurrency', 'model', async () => concurrency(await bartDir(), ', BART-large shape', { clientCounts: [1, 16], rounds: 2 })],
   ['memory', 'http', memory],
+  ['metrics cost little', 'http', metricsCost],
 ]
 // `pnpm bench login zero` runs only the suites whose names contain one of the words. The BART-large
 // suites take about as long as all the others together, so they run only when a word names them

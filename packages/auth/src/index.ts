@@ -16,12 +16,14 @@ import { authRoutes } from './routes/index.js'
 import { ApiKeys } from './services/api-keys.js'
 import { Audit } from './services/audit.js'
 import { createLoginLimits } from './services/login-limits.js'
+import { AuthMetrics } from './services/metrics.js'
 import { connectRedis } from './redis.js'
 import { Credentials, REVOCATIONS_CHANNEL, type Revocation } from './services/credentials.js'
 import { withDeadline } from './services/db-errors.js'
 import { preparePasswords } from './services/passwords.js'
 import type { Principal } from './services/principal.js'
 import { Tokens } from './services/tokens.js'
+import { Usage } from './services/usage.js'
 import { Users } from './services/users.js'
 import { resolveSettings, type AuthOptions } from './settings.js'
 
@@ -81,7 +83,9 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
       .catch((err: unknown) => app.log.error({ err }, 'auth: could not tell other instances of a revocation'))
   const credentials = new Credentials(tokens, apiKeys, settings.cacheTtlMs, database.subscribe ? publish : undefined)
   const users = new Users(database.db, (userId) => credentials.forgetUser(userId))
+  const metrics = new AuthMetrics(app.mlblocks?.metrics, credentials, { size: database.poolSize, kind: settings.database.kind })
   const audit = new Audit(database.db, app.log)
+  const usage = new Usage(database.db, app.log)
   // Once only: a failed start closes it below, and core then closes the app (and this hook) too.
   let closed: Promise<void> | undefined
   const closeDatabase = () => (closed ??= database.close())
@@ -89,7 +93,8 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   app.addHook('onClose', async () => {
     clearInterval(pruning)
     credentials.close()
-    await audit.flush() // queued security events first, then the database
+    await audit.flush() // queued security events and usage counters first, then the database
+    await usage.close()
     await closeDatabase()
   })
   // REDIS_URL: every instance counts logins and request budgets in one place.
@@ -111,6 +116,7 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   try {
     await migrateDatabase(database)
     await audit.prune(settings.auditRetentionMs)
+    await usage.prune(settings.auditRetentionMs)
     const admin = await users.bootstrapAdmin(settings.admin)
     if (admin === 'created') app.log.info({ username: settings.admin?.username }, 'auth: first admin created')
     if (admin === 'skipped' && !(await hasActiveAdmin(database.db))) {
@@ -143,7 +149,11 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
     sign: { algorithm: 'HS256', iss: 'mlblocks' },
     verify: { algorithms: ['HS256'], allowedIss: 'mlblocks' },
   })
-  pruning = setInterval(() => void audit.prune(settings.auditRetentionMs).catch((err: unknown) => app.log.error({ err }, 'audit: pruning failed')), 3_600_000)
+  pruning = setInterval(() => {
+    void audit.prune(settings.auditRetentionMs).catch((err: unknown) => app.log.error({ err }, 'audit: pruning failed'))
+    void usage.prune(settings.auditRetentionMs).catch((err: unknown) => app.log.error({ err }, 'usage: pruning failed'))
+  }, 3_600_000)
+  usage.start()
   pruning.unref()
 
   await app.register(rateLimit, {
@@ -157,6 +167,21 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   app.decorateRequest('principal', null)
   const budgeted = settings.requestRateLimit > 0
   app.addHook('onRoute', (route) => documentSecurity(route, budgeted && isBlockRoute(route)))
+  // Usage per user, key, block and hour: counted on each block's predict route, after the answer.
+  app.addHook('onRoute', (route) => {
+    const block = route.config?.block
+    if (block === undefined || route.method !== 'POST' || !route.url.endsWith('/predict')) return
+    const hook = usage.hook(block)
+    route.onResponse = [...(route.onResponse === undefined ? [] : Array.isArray(route.onResponse) ? route.onResponse : [route.onResponse]), hook]
+  })
+  // /metrics counts the 401/403/429 answers of every guarded route and of /login; public routes run nothing.
+  const countDenied = metrics.deniedHook
+  if (countDenied) {
+    app.addHook('onRoute', (route) => {
+      if (route.config?.public && route.url !== '/login') return
+      route.onResponse = [...(route.onResponse === undefined ? [] : Array.isArray(route.onResponse) ? route.onResponse : [route.onResponse]), countDenied]
+    })
+  }
   app.mlblocks?.addSecurityScheme('bearer', { type: 'http', scheme: 'bearer', description: 'A login token from POST /login, or an API key' })
   app.mlblocks?.addSecurityScheme('apiKey', { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key' })
   // /readyz answers 503 while the database is unreachable (a load balancer then routes around us).
@@ -193,7 +218,7 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   }
   // Per route, not a root hook: public routes run no auth code at all (hooks/protect-routes.ts).
   protectRoutes(app, credentials, audit, requestBudget && { hook: requestBudget, applies: isBlockRoute })
-  await app.register(authRoutes, { users, tokens, apiKeys, credentials, settings, limits, publishUnlock: database.subscribe ? publishUnlock : () => undefined, audit })
+  await app.register(authRoutes, { users, tokens, apiKeys, credentials, settings, limits, publishUnlock: database.subscribe ? publishUnlock : () => undefined, audit, metrics, usage })
   if (settings.console) await app.register(consoleRoutes)
 }
 

@@ -1,5 +1,6 @@
 import type { RouteOptions } from 'fastify'
 import type { OpenAPIV3 } from 'openapi-types'
+import type { Registry } from 'prom-client'
 import type { BlockRegistry } from './blocks/registry.js'
 import type { ServerSettings } from './settings.js'
 
@@ -25,6 +26,11 @@ export interface MlblocksDecorator {
    * an access-control plugin checks at `onReady` that none escaped it, even one registered before it.
    */
   routes(): readonly RouteOptions[]
+  /**
+   * The Prometheus registry `GET /metrics` answers from (prom-client), for plugins to add their
+   * metrics to; undefined when metrics are off (`MLBLOCKS_METRICS_ENABLED=false`).
+   */
+  readonly metrics: Registry | undefined
 }
 
 declare module 'fastify' {
@@ -33,6 +39,8 @@ declare module 'fastify' {
     public?: boolean
     /** The block this route serves; access-control plugins check it against the caller's grants. */
     block?: string
+    /** `'admin'`: only admins (and, for `/metrics`, service accounts) once an access-control plugin is on. */
+    access?: 'admin'
   }
   interface FastifyRequest {
     /** Set by an access-control plugin; `null` means every block is visible. Read by `GET /blocks`. */

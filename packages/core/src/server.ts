@@ -13,6 +13,7 @@ import { healthRoutes } from './health.js'
 import { clientErrorHandler, installErrorHandling } from './http/error-handler.js'
 import { schemaController } from './http/validation.js'
 import { logDestination, loggerOptions } from './logger.js'
+import { CoreMetrics, metricsRoute } from './metrics.js'
 import { enabledPlugins, importPlugin, type PluginOverrides } from './plugins/load-plugins.js'
 import { resolveServerSettings, type Env, type ServerConfig } from './settings.js'
 
@@ -73,6 +74,7 @@ export async function createServer(config: MlblocksConfig = {}, options: CreateS
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const registry = new BlockRegistry(blocks, options.loadRetry)
+  const metrics = settings.metrics ? new CoreMetrics(registry) : undefined
   const securitySchemes: Record<string, SecurityScheme> = {}
   const readinessChecks = new Map<string, ReadinessCheck>()
   const routes: RouteOptions[] = []
@@ -87,6 +89,7 @@ export async function createServer(config: MlblocksConfig = {}, options: CreateS
     addSecurityScheme: (name: string, scheme: SecurityScheme) => void (securitySchemes[name] = scheme),
     addReadinessCheck: (name: string, check: ReadinessCheck) => void readinessChecks.set(name, check),
     routes: () => routes,
+    metrics: metrics?.registry,
   })
   app.decorateRequest('blockAccess', null)
   // Callback-style: on every request, so no promise and no extra tick. Named, so that
@@ -102,7 +105,8 @@ export async function createServer(config: MlblocksConfig = {}, options: CreateS
   try {
     plugins.forEach((plugin, i) => app.register(pluginFns[i]!, plugin.options))
     await app.register(healthRoutes, { registry, checks: readinessChecks })
-    await app.register(blockRoutes, { registry })
+    if (metrics) await app.register(async (child) => metricsRoute(child, metrics))
+    await app.register(blockRoutes, { registry, metrics })
 
     const loads = new AbortController()
     app.addHook('onReady', async () => registry.startLoading(app.log, loads.signal))

@@ -25,6 +25,8 @@ export interface ServerConfig {
    * `linklocal`, `uniquelocal`), or a hop count.
    */
   trustProxy?: false | number | string | readonly string[]
+  /** `MLBLOCKS_METRICS_ENABLED`: serve `GET /metrics` and count per block; default true. */
+  metrics?: boolean
 }
 
 export interface ServerSettings extends Required<Omit<ServerConfig, 'trustProxy'>> {
@@ -34,7 +36,7 @@ export interface ServerSettings extends Required<Omit<ServerConfig, 'trustProxy'
 
 export type Env = Readonly<Record<string, string | undefined>>
 
-export const serverDefaults: ServerSettings = { port: 3000, host: '127.0.0.1', logLevel: 'info', logFormat: 'auto', bodyLimit: 1024 * 1024, trustProxy: false }
+export const serverDefaults: ServerSettings = { port: 3000, host: '127.0.0.1', logLevel: 'info', logFormat: 'auto', bodyLimit: 1024 * 1024, trustProxy: false, metrics: true }
 
 /** Precedence, highest first: `overrides` (code or CLI flags), the environment, the config file, the defaults. */
 export function resolveServerSettings(config: ServerConfig = {}, env: Env = process.env, overrides: ServerConfig = {}): ServerSettings {
@@ -45,6 +47,7 @@ export function resolveServerSettings(config: ServerConfig = {}, env: Env = proc
     logFormat: envLogFormat(env),
     bodyLimit: envInteger(env, 'MLBLOCKS_BODY_LIMIT', 1, 2 ** 31 - 1),
     trustProxy: nonEmpty(env.TRUST_PROXY),
+    metrics: envBoolean(env, 'MLBLOCKS_METRICS_ENABLED'),
   }
   const settings = { ...serverDefaults }
   let trustProxy: ServerConfig['trustProxy'] = false
@@ -61,6 +64,7 @@ export function resolveServerSettings(config: ServerConfig = {}, env: Env = proc
   settings.trustProxy = parseTrustProxy(trustProxyName, trustProxy)
   checkInteger('server.port', settings.port, 0, 65535)
   checkInteger('server.bodyLimit', settings.bodyLimit, 1, 2 ** 31 - 1)
+  if (typeof settings.metrics !== 'boolean') throw new ConfigError(`server.metrics must be true or false; got '${String(settings.metrics)}'.`)
   if (!LOG_LEVELS.includes(settings.logLevel)) {
     throw new ConfigError(`server.logLevel must be one of ${LOG_LEVELS.join(', ')}; got '${String(settings.logLevel)}'.`)
   }

@@ -64,14 +64,14 @@ describe('loadConfigFile', () => {
 })
 
 describe('server settings', () => {
-  it('defaults to 127.0.0.1:3000, info, 1 MiB', () => {
-    expect(resolveServerSettings({}, {})).toEqual({ port: 3000, host: '127.0.0.1', logLevel: 'info', logFormat: 'auto', bodyLimit: 1048576, trustProxy: false })
+  it('defaults to 127.0.0.1:3000, info, 1 MiB, metrics on', () => {
+    expect(resolveServerSettings({}, {})).toEqual({ port: 3000, host: '127.0.0.1', logLevel: 'info', logFormat: 'auto', bodyLimit: 1048576, trustProxy: false, metrics: true })
   })
 
   it('takes, highest first: overrides, environment, config file', () => {
-    const config = { port: 4000, host: '0.0.0.0', logLevel: 'debug' as const, bodyLimit: 10 }
-    const env = { PORT: '5000', LOG_LEVEL: 'warn', MLBLOCKS_BODY_LIMIT: '2048' }
-    expect(resolveServerSettings(config, env)).toEqual({ port: 5000, host: '0.0.0.0', logLevel: 'warn', logFormat: 'auto', bodyLimit: 2048, trustProxy: false })
+    const config = { port: 4000, host: '0.0.0.0', logLevel: 'debug' as const, bodyLimit: 10, metrics: true }
+    const env = { PORT: '5000', LOG_LEVEL: 'warn', MLBLOCKS_BODY_LIMIT: '2048', MLBLOCKS_METRICS_ENABLED: '0' }
+    expect(resolveServerSettings(config, env)).toEqual({ port: 5000, host: '0.0.0.0', logLevel: 'warn', logFormat: 'auto', bodyLimit: 2048, trustProxy: false, metrics: false })
     expect(resolveServerSettings(config, env, { port: 6000 })).toMatchObject({ port: 6000, logLevel: 'warn' })
   })
 

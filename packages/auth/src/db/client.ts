@@ -13,6 +13,8 @@ export interface AuthDatabase {
   db: Db
   /** `host:port/database` or the embedded folder, for messages: never a password. */
   description: string
+  /** How many connections its pool may open (for /metrics). */
+  poolSize: number
   /** Runs `fn` while holding a session-level advisory lock, so that only one instance runs it at a time. */
   withLock<T>(key: number, fn: () => Promise<T>): Promise<T>
   /**
@@ -60,6 +62,7 @@ async function openPostgres(settings: Extract<AuthSettings['database'], { kind: 
   return {
     db: drizzle(client, { schema }) as unknown as Db,
     description,
+    poolSize: 10,
     async subscribe(channel, onMessage, onState) {
       // Our own connection, not the driver's listen(): that one stops re-listening after a failed
       // reconnect. Here a dropped connection turns sharing off, and LISTEN is retried every second.
@@ -151,6 +154,7 @@ async function openEmbedded(dir: string): Promise<AuthDatabase> {
   return {
     db,
     description: `the embedded database in ${dir}`,
+    poolSize: 1,
     async withLock(key, fn) {
       // One connection, which `fn` needs too: the lock is still taken, so the code path is the one Postgres runs.
       await db.execute(sql`select pg_advisory_lock(${key})`)

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { bigserial, boolean, index, integer, pgSchema, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import { bigint, bigserial, boolean, index, integer, pgSchema, primaryKey, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 
 /** Auth owns its own Postgres schema, so it never collides with an application's tables. */
 export const authSchema = pgSchema('mlblocks_auth')
@@ -85,6 +85,24 @@ export const auditEvents = authSchema.table(
     bucket: text('bucket').unique(),
   },
   (t) => [index('audit_events_at_idx').on(t.at), index('audit_events_actor_idx').on(t.actorId, t.at), index('audit_events_action_idx').on(t.action, t.at)],
+)
+
+/**
+ * Usage per user, API key, block and hour: counters that every instance adds to in batches
+ * (`services/usage.ts`), never a row per request. `key_id` is '' for requests made with a login
+ * token. No foreign keys: usage outlives the users and keys it counts; pruned with the audit log.
+ */
+export const usage = authSchema.table(
+  'usage',
+  {
+    userId: uuid('user_id').notNull(),
+    keyId: text('key_id').notNull().default(''),
+    block: text('block').notNull(),
+    hour: timestamp('hour', { withTimezone: true }).notNull(),
+    requests: bigint('requests', { mode: 'number' }).notNull().default(0),
+    errors: bigint('errors', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.keyId, t.block, t.hour] }), index('usage_hour_idx').on(t.hour)],
 )
 
 export type UserRow = typeof users.$inferSelect

@@ -65,10 +65,10 @@ function admit(request: FastifyRequest, block: string | undefined, principal: Pr
   return undefined
 }
 
-/** Route-level: only admins past this point. */
-export function requireAdmin(audit: Audit) {
+/** Route-level: only admins past this point (or the given roles: `/metrics` also admits service accounts). */
+export function requireAdmin(audit: Audit, roles: readonly string[] = ['admin']) {
   return async function mlblocksRequireAdmin(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
-    if (request.principal?.role === 'admin') return
+    if (request.principal && roles.includes(request.principal.role)) return
     audit.record(request, { action: 'access.denied', actor: request.principal, status: 403, target: routeOf(request) })
     throw new AdminOnly()
   }

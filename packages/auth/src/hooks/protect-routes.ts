@@ -45,6 +45,9 @@ export function protectRoutes(app: FastifyInstance, credentials: Credentials, au
     const check: Tagged = authenticate(credentials, audit, route.config?.block)
     check[CHECK] = true
     route.onRequest = [check, ...(after?.applies(route) ? [after.hook] : []), ...hooksOf(route)]
+    // `config.access: 'admin'` (core's GET /metrics): admins only, right after the check. The
+    // smallest form of route classification by config; auth's own admin routes use adminOnly().
+    if (route.config?.access === 'admin') route.onRequest.push(adminCheck(audit, SCRAPE_ROUTES.has(route.url) ? SCRAPE_ROLES : ADMIN_ROLES))
   })
   app.addHook('onReady', async function mlblocksCheckRoutes() {
     for (const route of app.mlblocks?.routes() ?? []) {
@@ -55,6 +58,17 @@ export function protectRoutes(app: FastifyInstance, credentials: Credentials, au
       )
     }
   })
+}
+
+/** Monitoring routes, which a service account's API key may also read (the usual scrape credential). */
+const SCRAPE_ROUTES = new Set(['/metrics'])
+const ADMIN_ROLES: readonly string[] = ['admin']
+const SCRAPE_ROLES: readonly string[] = ['admin', 'service']
+
+function adminCheck(audit: Audit, roles: readonly string[]): Tagged {
+  const hook: Tagged = requireAdmin(audit, roles)
+  hook[ADMIN] = true
+  return hook
 }
 
 /** In an encapsulated group of routes: only admins past the credential check (403 otherwise). */

@@ -4,12 +4,15 @@ import { isDatabaseOutage, RETRY_AFTER_S } from '../services/db-errors.js'
 import type { ApiKeys } from '../services/api-keys.js'
 import type { Audit } from '../services/audit.js'
 import type { LoginLimits } from '../services/login-limits.js'
+import type { AuthMetrics } from '../services/metrics.js'
+import type { Usage } from '../services/usage.js'
 import type { Credentials } from '../services/credentials.js'
 import type { Tokens } from '../services/tokens.js'
 import type { Users } from '../services/users.js'
 import type { AuthSettings } from '../settings.js'
 import { adminApiKeyRoutes } from './admin-api-keys.js'
 import { adminAuditRoute } from './admin-audit.js'
+import { adminUsageRoute } from './admin-usage.js'
 import { adminUserRoutes } from './admin-users.js'
 import { loginRoute } from './login.js'
 import { logoutRoute } from './logout.js'
@@ -25,6 +28,8 @@ export interface RouteDeps {
   /** Tells the other instances (on one Postgres, through NOTIFY) to lift a username's back-off too. */
   publishUnlock: (username: string) => void
   audit: Audit
+  metrics: AuthMetrics
+  usage: Usage
 }
 
 /** Auth's own routes, each group encapsulated so that its hooks (admin only) stay inside. */
@@ -45,4 +50,5 @@ export const authRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   await app.register(adminUserRoutes, deps)
   await app.register(adminApiKeyRoutes, deps)
   await app.register(adminAuditRoute, deps)
+  await app.register(adminUsageRoute, deps)
 }

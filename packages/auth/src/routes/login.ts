@@ -20,7 +20,7 @@ export const LoginReply = Type.Object({
   user_details: UserDetails,
 })
 
-export const loginRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { users, tokens, limits, audit }) => {
+export const loginRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { users, tokens, limits, audit, metrics }) => {
   app.post(
     '/login',
     {
@@ -46,6 +46,7 @@ export const loginRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { us
         reply.header('retry-after', String(seconds))
         // Never the typed name: the target says which limit it was.
         audit.record(request, { action: 'login.limited', target: `/login ${reservation.scope}`, status: 429 })
+        metrics.login('limited')
         throw new RateLimited(seconds)
       }
       let outcome: Outcome = 'not-checked' // a 503 (queue full, database down) gives the attempt back
@@ -53,6 +54,7 @@ export const loginRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { us
         const { user, account } = await users.login(username, password)
         if (!user) {
           outcome = 'failed'
+          metrics.login('failed')
           // The attempted name is recorded only when it is a real account: never what was typed.
           audit.record(request, { action: 'login.failed', actor: account && { userId: account.userId, username: account.username }, status: 401 })
           throw new LoginFailed()
@@ -60,7 +62,11 @@ export const loginRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { us
         outcome = 'succeeded'
         // Written only if the user is as the password was checked against: a change meanwhile is a 401.
         const issued = await tokens.issue(user)
-        if (!issued) throw new LoginFailed()
+        if (!issued) {
+          metrics.login('failed')
+          throw new LoginFailed()
+        }
+        metrics.login('succeeded')
         audit.record(request, { action: 'login.succeeded', actor: { userId: user.userId, username: user.username } })
         return { token: issued.jwt, expiration_date: issued.expiresAt.toISOString(), user_details: toUserDetails(user) }
       } finally {

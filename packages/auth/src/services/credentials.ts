@@ -44,6 +44,9 @@ export class Credentials {
   #generation = 0
   #shared = true
   #sweeper: NodeJS.Timeout | undefined
+  /** Checks answered from the cache, and those that went on to a lookup (for /metrics). */
+  hits = 0
+  misses = 0
 
   constructor(
     private readonly tokens: Tokens,
@@ -56,6 +59,12 @@ export class Credentials {
   get size(): number {
     return this.#cache.size
   }
+
+  /** Lookups on their way to the database now (for /metrics). */
+  get lookupsInFlight(): number {
+    return this.#lookups
+  }
+  #lookups = 0
 
   /** Whether revocations from other instances reach this one; when not, the cache is off. */
   setShared(shared: boolean): void {
@@ -89,11 +98,15 @@ export class Credentials {
     if (credential.length === 0 || credential.length > MAX_CREDENTIAL_LENGTH) return null
     const now = Date.now()
     const hit = this.#cache.get(credential)
-    if (hit && hit.until > now) return hit.principal
+    if (hit && hit.until > now) {
+      this.hits += 1
+      return hit.principal
+    }
     if (hit) this.#cache.delete(credential)
     // A key whose checksum fails (or of the old shape, with no old key's prefix) is refused here, on
     // a miss (a cached key passed it already): no lookup, and no promise.
     if (credential.startsWith(API_KEY_PREFIX) && !this.apiKeys.mayExist(credential)) return null
+    this.misses += 1
     if (this.ttlMs === 0 || !this.#shared) return this.#lookup(credential, now)
     const pending = this.#inFlight.get(credential)
     if (pending) return pending
@@ -108,11 +121,14 @@ export class Credentials {
     const generation = this.#generation
     let found: Awaited<ReturnType<Tokens['verify']>> | Awaited<ReturnType<ApiKeys['verify']>>
     try {
+      this.#lookups += 1
       const lookup = credential.startsWith(API_KEY_PREFIX) ? this.apiKeys.verify(credential) : this.tokens.verify(credential)
       found = await withDeadline(VERIFY_DEADLINE_MS, lookup)
     } catch (err) {
       if (isDatabaseOutage(err)) throw new Unavailable()
       throw err
+    } finally {
+      this.#lookups -= 1
     }
     if (!found) return null
     if (this.ttlMs > 0 && this.#shared && generation === this.#generation) {

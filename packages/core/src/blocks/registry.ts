@@ -20,6 +20,8 @@ interface Entry {
   readonly block: AnyBlock
   state: BlockState
   value: unknown
+  /** Seconds the last successful load() took (for /metrics). */
+  loadSeconds?: number
 }
 
 /** Holds every block with its load state; loads run in the background so that /healthz answers at once. */
@@ -51,6 +53,11 @@ export class BlockRegistry {
     return this.#entries.get(name)?.state
   }
 
+  /** How long the block's last successful load took, in seconds; undefined before one (0 without `load()`). */
+  loadSeconds(name: string): number | undefined {
+    return this.#entries.get(name)?.loadSeconds
+  }
+
   /** Starts every `load()` without waiting for them. `settled()` resolves when all have finished once. */
   startLoading(log: FastifyBaseLogger, signal: AbortSignal): void {
     signal.addEventListener('abort', () => {
@@ -78,6 +85,7 @@ export class BlockRegistry {
     const { block } = entry
     if (signal.aborted && attempt > 1) return
     if (!block.load) {
+      entry.loadSeconds = 0
       entry.state = { status: 'ready' }
       return
     }
@@ -94,6 +102,7 @@ export class BlockRegistry {
           entry.state = { ...entry.state, progress: Math.min(1, Math.max(0, fraction)) }
         },
       })
+      entry.loadSeconds = (performance.now() - started) / 1000
       entry.state = { status: 'ready' }
       log.info({ ms: Math.round(performance.now() - started), ...(attempt > 1 ? { attempt } : {}) }, 'block ready')
     } catch (err) {

@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify'
 import AjvCompiler from '@fastify/ajv-compiler'
 import { BlockFailed, BlockLoading, BlockNotFound, ErrorReply } from '../errors.js'
 import { describeValidation } from '../http/error-handler.js'
+import type { CoreMetrics } from '../metrics.js'
 import type { AnyBlock } from './define-block.js'
 import type { BlockRegistry, BlockState } from './registry.js'
 
@@ -53,13 +54,15 @@ class BadOutput extends Error {
 
 export interface BlockRoutesOptions {
   registry: BlockRegistry
+  /** Counts each predict's status and latency when metrics are on. */
+  metrics?: CoreMetrics | undefined
 }
 
 /**
  * `/blocks`, and one static `GET /blocks/<name>` and `POST /blocks/<name>/predict` per block, so
  * that each predict route carries (and documents) that block's own schemas and `config.block`.
  */
-export const blockRoutes: FastifyPluginAsyncTypebox<BlockRoutesOptions> = async (app, { registry }) => {
+export const blockRoutes: FastifyPluginAsyncTypebox<BlockRoutesOptions> = async (app, { registry, metrics }) => {
   const summarize = (block: AnyBlock): BlockSummary => ({
     name: block.name,
     description: block.description,
@@ -109,6 +112,7 @@ export const blockRoutes: FastifyPluginAsyncTypebox<BlockRoutesOptions> = async 
           body: block.input,
           response: { 200: block.output, 400: ErrorReply, 500: ErrorReply, 503: ErrorReply },
         },
+        ...(metrics ? { onResponse: metrics.predictHook(block.name) } : {}),
       },
       async (request, reply) => {
         assertReady(block.name, registry.state(block.name), reply)
