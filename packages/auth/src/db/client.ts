@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import * as schema from './schema.js'
 import { AuthSettingError, describeDatabase, type AuthSettings } from '../settings.js'
-import { withDeadline } from '../services/db-errors.js'
+import { withDeadline } from './errors.js'
 import { EmbeddedPostgres } from './embedded.js'
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { BadInput, ErrorReply } from '@mlblocks/core'
 import { adminOnly } from '../hooks/protect-routes.js'
 import { toApiKeyRecord } from '../services/api-keys.js'
-import type { RouteDeps } from './index.js'
+import type { RouteDeps } from './deps.js'
 import { ApiKeyRecord, Id, parseTimestamp } from './schemas.js'
 
 export const CreateApiKeyBody = Type.Object(

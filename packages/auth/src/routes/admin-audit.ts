@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorReply } from '@mlblocks/core'
 import { adminOnly } from '../hooks/protect-routes.js'
 import { AUDIT_ACTIONS, toAuditRecord } from '../services/audit.js'
-import type { RouteDeps } from './index.js'
+import type { RouteDeps } from './deps.js'
 import { MAX_EVENT_ID, parseTimestamp } from './schemas.js'
 
 const AuditQuery = Type.Object(

@@ -5,7 +5,7 @@ import { LoneSurrogate } from '../errors.js'
 import { adminOnly } from '../hooks/protect-routes.js'
 import { wellFormed } from '../services/passwords.js'
 import { toUserRecord } from '../services/principal.js'
-import type { RouteDeps } from './index.js'
+import type { RouteDeps } from './deps.js'
 import { BlockGrants, Id, NewPassword, Role, Username, UserRecord } from './schemas.js'
 
 export const CreateUserBody = Type.Object(

@@ -5,7 +5,7 @@ import { LoginFailed, LoneSurrogate, RateLimited } from '../errors.js'
 import type { Outcome } from '../services/login-limits.js'
 import { wellFormed } from '../services/passwords.js'
 import { toUserDetails } from '../services/principal.js'
-import type { RouteDeps } from './index.js'
+import type { RouteDeps } from './deps.js'
 import { UserDetails, Username } from './schemas.js'
 
 export const LoginBody = Type.Object(

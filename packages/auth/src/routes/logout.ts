@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { NotATokenLogout } from '../errors.js'
-import type { RouteDeps } from './index.js'
+import type { RouteDeps } from './deps.js'
 
 export const logoutRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { tokens, credentials, audit }) => {
   app.post(

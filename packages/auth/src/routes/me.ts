@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { RouteDeps } from './index.js'
+import type { RouteDeps } from './deps.js'
 import { UserDetails } from './schemas.js'
 
 export const meRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app) => {
