@@ -155,7 +155,13 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   app.decorateRequest('principal', null)
   const budgeted = settings.requestRateLimit > 0
   app.addHook('onRoute', (route) => documentSecurity(route, budgeted && isBlockRoute(route)))
-  app.mlblocks?.addSecurityScheme('bearer', { type: 'http', scheme: 'bearer', description: 'A login token from POST /login, or an API key' })
+  // A note on how to get a token rather than an OAuth2 password flow: that flow posts a form and
+  // expects { access_token }, and /login takes JSON and answers { token } (SPEC).
+  app.mlblocks?.addSecurityScheme('bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A login token or an API key. To get a token: POST /login (under auth below, Try it out) with your username and password, and paste the `token` of its answer here.',
+  })
   app.mlblocks?.addSecurityScheme('apiKey', { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key' })
   // /readyz answers 503 while the database is unreachable (a load balancer then routes around us).
   // Probes that arrive while one is asking share its answer: a flood of probes is one query at a time.
