@@ -1,8 +1,11 @@
 import { resolve } from 'node:path'
 import { readSettings, Setting, SettingError, type SettingsOf } from '@mlblocks/core'
 
+/** Every declared setting can be given as an option of its key (the environment wins). */
+type DeclaredOptions = { [K in keyof typeof authSettingsDeclaration]?: string | number | boolean }
+
 /** Options of the plugin (camelCase); each can also come from the environment, which wins. */
-export interface AuthOptions {
+export interface AuthOptions extends DeclaredOptions {
   /** `AUTH_JWT_SECRET`: signs login tokens (HS256). At least 32 bytes. */
   jwtSecret?: string
   /** `AUTH_TOKEN_TTL`: how long a login token lives, e.g. `15m`, `1h`, `2d`. Default `1h`. */
@@ -36,7 +39,13 @@ export interface AuthOptions {
   env?: Readonly<Record<string, string | undefined>>
 }
 
-export interface AuthSettings {
+/** Declared settings that `resolveSettings` maps by hand (units, checks across settings); any other declared one is passed as read. */
+type Mapped = 'jwtSecret' | 'tokenTtl' | 'databaseUrl' | 'dataDir' | 'adminUsername' | 'adminPassword' | 'cacheTtl' | 'loginMaxBackoff' | 'auditRetention' | 'redisUrl'
+
+/** A setting added to `authSettingsDeclaration` arrives here under its key, with no other change. */
+export type AuthSettings = AuthSettingsMapped & Omit<SettingsOf<typeof authSettingsDeclaration>, Mapped>
+
+export interface AuthSettingsMapped {
   jwtSecret: string
   tokenTtlMs: number
   database: { kind: 'postgres'; url: string } | { kind: 'embedded'; dir: string }
@@ -105,19 +114,8 @@ export function resolveDatabase(options: Pick<AuthOptions, 'databaseUrl' | 'data
 
 /** Validates every setting; throws an AuthSettingError for the first bad one. Never echoes a secret. */
 export function resolveSettings(options: AuthOptions = {}): AuthSettings {
-  const { jwtSecret, adminUsername: username, adminPassword: password, tokenTtl, cacheTtl, loginMaxBackoff, auditRetention, ...counts } = read(options, [
-    'jwtSecret',
-    'tokenTtl',
-    'cacheTtl',
-    'adminUsername',
-    'adminPassword',
-    'loginRateLimit',
-    'loginFreeAttempts',
-    'loginMaxBackoff',
-    'requestRateLimit',
-    'auditRetention',
-    'redisUrl',
-  ])
+  const all = read(options, Object.keys(authSettingsDeclaration) as (keyof typeof authSettingsDeclaration)[])
+  const { jwtSecret, adminUsername: username, adminPassword: password, tokenTtl, cacheTtl, loginMaxBackoff, auditRetention, redisUrl, databaseUrl: _url, dataDir: _dir, ...rest } = all
   if (!jwtSecret || Buffer.byteLength(jwtSecret) < 32) {
     throw new AuthSettingError(
       'AUTH_JWT_SECRET is missing or shorter than 32 bytes: set it to a long random secret (e.g. `openssl rand -base64 48`)',
@@ -147,17 +145,15 @@ export function resolveSettings(options: AuthOptions = {}): AuthSettings {
   }
 
   return {
+    ...rest,
     jwtSecret,
     tokenTtlMs: tokenTtl,
     database,
     admin,
     cacheTtlMs: cacheTtl,
-    loginRateLimit: counts.loginRateLimit,
-    loginFreeAttempts: counts.loginFreeAttempts,
     loginMaxBackoffMs: loginMaxBackoff,
-    requestRateLimit: counts.requestRateLimit,
     auditRetentionMs: auditRetention,
-    redisUrl: checkRedisUrl(counts.redisUrl ?? undefined),
+    redisUrl: checkRedisUrl(redisUrl ?? undefined),
   }
 }
 

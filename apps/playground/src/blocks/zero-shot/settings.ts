@@ -6,7 +6,10 @@ export const DTYPES = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'bnb4', 'q4f
 export type Dtype = (typeof DTYPES)[number]
 
 /** Where the zero-shot block gets its model and how it bounds its input. All from the environment. */
-export interface ZeroShotSettings {
+export type ZeroShotSettings = ZeroShotSettingsMapped & Omit<SettingsOf<typeof zeroShotSettingsDeclaration>, keyof ZeroShotSettingsMapped>
+
+/** The settings as the block uses them; a setting added to the declaration arrives in ZeroShotSettings under its key. */
+export interface ZeroShotSettingsMapped {
   /** `MLBLOCKS_ZSC_MODEL`: a model id on the hub, or a local folder. */
   model: string
   /** True when `model` is a folder on disk: then nothing is ever downloaded. */
