@@ -33,6 +33,25 @@ describe('the web page plugin (from mlblocks.config.ts)', () => {
     expect(res.headers['x-content-type-options']).toBe('nosniff')
   })
 
+  it('keeps the policy as strict as it was: same-origin only, never framed, no referrer, no cache', async () => {
+    const res = await app.inject('/')
+    const directives = String(res.headers['content-security-policy']).split(';').map((d) => d.trim()).filter(Boolean).sort()
+    expect(directives).toEqual(
+      ["base-uri 'none'", "connect-src 'self'", "default-src 'none'", "form-action 'self'", "frame-ancestors 'none'", "img-src 'self'", "script-src 'self'", "style-src 'self'"],
+    )
+    expect(res.headers).toMatchObject({ 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer', 'cache-control': 'no-cache' })
+  })
+
+  it('leaves the API answers without the page headers (the page plugin is encapsulated)', async () => {
+    const res = await app.inject('/healthz')
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['content-security-policy']).toBeUndefined()
+  })
+
+  it('serves no other file from the folder: 404', async () => {
+    expect((await app.inject('/index.html')).statusCode).toBe(404)
+  })
+
   it('keeps the page out of the API docs', async () => {
     const doc = (await app.inject('/docs/json')).json()
     expect(doc.paths['/']).toBeUndefined()

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { nliModel } from '../src/blocks/zero-shot/model.js'
 import { zeroShotClassification, zeroShotSettings } from '../src/blocks/zero-shot/index.js'
 import { buildServer, forbidNetwork, SEED, TINY_MODELS, tinyModel } from './helpers.js'
+import { openApiProblems } from '../../../test-support/openapi.js'
 
 type Reply = { scores: Record<string, number>; labels: string[] }
 /** The stock transformers.js pipeline on the same model: one forward pass per class. */
@@ -44,6 +45,13 @@ describe.each(TINY_MODELS)('zero-shot-classification on the tiny %s-typed model 
   it('loads from the local folder and reports ready', async () => {
     expect((await app.inject('/blocks/zero-shot-classification')).json()).toMatchObject({ status: 'ready' })
     expect((await app.inject('/readyz')).statusCode).toBe(200)
+  })
+
+  it('documents the block with the seed payload as its example, in a valid OpenAPI document', async () => {
+    const doc = (await app.inject('/docs/json')).json()
+    expect(await openApiProblems(doc)).toEqual([])
+    const body = doc.paths['/blocks/zero-shot-classification/predict'].post.requestBody.content['application/json']
+    expect(body.example).toEqual({ ...SEED, multipleTrue: true })
   })
 
   it('scores the seed example with multipleTrue: each class on its own, as the stock pipeline does', async () => {

@@ -19,7 +19,7 @@ import { createLoginLimits } from './services/login-limits.js'
 import { AuthMetrics } from './services/metrics.js'
 import { connectRedis } from './redis.js'
 import { Credentials, REVOCATIONS_CHANNEL, type Revocation } from './services/credentials.js'
-import { withDeadline } from './services/db-errors.js'
+import { withDeadline } from './db/errors.js'
 import { preparePasswords } from './services/passwords.js'
 import type { Principal } from './services/principal.js'
 import { Tokens } from './services/tokens.js'
@@ -182,7 +182,13 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
       route.onResponse = [...(route.onResponse === undefined ? [] : Array.isArray(route.onResponse) ? route.onResponse : [route.onResponse]), countDenied]
     })
   }
-  app.mlblocks?.addSecurityScheme('bearer', { type: 'http', scheme: 'bearer', description: 'A login token from POST /login, or an API key' })
+  // A note on how to get a token rather than an OAuth2 password flow: that flow posts a form and
+  // expects { access_token }, and /login takes JSON and answers { token } (SPEC).
+  app.mlblocks?.addSecurityScheme('bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A login token or an API key. To get a token: POST /login (under auth below, Try it out) with your username and password, and paste the `token` of its answer here.',
+  })
   app.mlblocks?.addSecurityScheme('apiKey', { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key' })
   // /readyz answers 503 while the database is unreachable (a load balancer then routes around us).
   // Probes that arrive while one is asking share its answer: a flood of probes is one query at a time.

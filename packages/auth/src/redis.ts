@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
-import { withDeadline } from './services/db-errors.js'
+import { withDeadline } from './db/errors.js'
 import { AuthSettingError } from './settings.js'
 
 const CONNECT_TIMEOUT_MS = 5000

@@ -1,7 +1,11 @@
 import { resolve } from 'node:path'
+import { readSettings, Setting, SettingError, type SettingsOf } from '@mlblocks/core'
+
+/** Every declared setting can be given as an option of its key (the environment wins). */
+type DeclaredOptions = { [K in keyof typeof authSettingsDeclaration]?: string | number | boolean }
 
 /** Options of the plugin (camelCase); each can also come from the environment, which wins. */
-export interface AuthOptions {
+export interface AuthOptions extends DeclaredOptions {
   /** `AUTH_JWT_SECRET`: signs login tokens (HS256). At least 32 bytes. */
   jwtSecret?: string
   /** `AUTH_TOKEN_TTL`: how long a login token lives, e.g. `15m`, `1h`, `2d`. Default `1h`. */
@@ -29,15 +33,19 @@ export interface AuthOptions {
   requestRateLimit?: number | string
   /** `AUTH_AUDIT_RETENTION`: how long security events are kept. Default `90d`. */
   auditRetention?: string
-  /** `AUTH_CONSOLE_ENABLED`: serve the web console at `/console/`. Default true. */
-  consoleEnabled?: boolean | string
   /** `REDIS_URL`: share login limits and request budgets between instances. Unset: each instance counts its own. */
   redisUrl?: string
   /** Environment to read; default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>
 }
 
-export interface AuthSettings {
+/** Declared settings that `resolveSettings` maps by hand (units, checks across settings); any other declared one is passed as read. */
+type Mapped = 'jwtSecret' | 'tokenTtl' | 'databaseUrl' | 'dataDir' | 'adminUsername' | 'adminPassword' | 'cacheTtl' | 'loginMaxBackoff' | 'auditRetention' | 'redisUrl'
+
+/** A setting added to `authSettingsDeclaration` arrives here under its key, with no other change. */
+export type AuthSettings = AuthSettingsMapped & Omit<SettingsOf<typeof authSettingsDeclaration>, Mapped>
+
+export interface AuthSettingsMapped {
   jwtSecret: string
   tokenTtlMs: number
   database: { kind: 'postgres'; url: string } | { kind: 'embedded'; dir: string }
@@ -49,8 +57,6 @@ export interface AuthSettings {
   requestRateLimit: number
   auditRetentionMs: number
   redisUrl: string | null
-  /** Serve the web console at `/console/`. */
-  console: boolean
 }
 
 export const PASSWORD_MIN = 12
@@ -68,23 +74,49 @@ export class AuthSettingError extends Error {
   }
 }
 
+/**
+ * Auth's settings, declared once: each is read from the environment, else the plugin's option of
+ * the same key, else its default; the README's Options table is generated from this. One entry per
+ * setting (checks that span settings, and the secret's strength, follow in `resolveSettings`).
+ */
+export const authSettingsDeclaration = {
+  jwtSecret: Setting.text({ env: 'AUTH_JWT_SECRET', option: 'jwtSecret', secret: true, shownDefault: 'required', doc: 'Signs login tokens (HS256): 32 bytes or more, random (`openssl rand -base64 48`).' }),
+  tokenTtl: Setting.duration({ env: 'AUTH_TOKEN_TTL', option: 'tokenTtl', default: '1h', minimum: '1m', maximum: '30d', doc: 'How long a login token lives, e.g. `15m`, `3600s`, `2d`.' }),
+  databaseUrl: Setting.text({ env: 'DATABASE_URL', option: 'databaseUrl', shownDefault: 'unset: the embedded database', doc: 'A Postgres URL, e.g. `postgres://mlb:…@db:5432/mlblocks`.' }),
+  dataDir: Setting.text({ env: 'MLBLOCKS_DATA_DIR', option: 'dataDir', default: '.mlblocks', shownDefault: '`./.mlblocks` (from the working directory)', doc: 'The folder of the embedded database.' }),
+  adminUsername: Setting.text({ env: 'MLBLOCKS_ADMIN_USERNAME', option: 'adminUsername', shownDefault: 'none', doc: 'With the password: the first admin, created at start-up when no admin exists.' }),
+  adminPassword: Setting.text({ env: 'MLBLOCKS_ADMIN_PASSWORD', option: 'adminPassword', secret: true, raw: true, shownDefault: 'none', doc: `The first admin's password, ${PASSWORD_MIN} characters or more.` }),
+  cacheTtl: Setting.duration({ env: 'AUTH_CACHE_TTL', option: 'cacheTtl', default: '5s', minimum: '0', maximum: '1h', doc: 'How long a verified credential is trusted without the database; `0` turns the cache off.' }),
+  loginRateLimit: Setting.integer({ env: 'AUTH_LOGIN_RATE_LIMIT', option: 'loginRateLimit', default: 30, minimum: 1, maximum: 100_000, unit: 'failed logins per minute', doc: 'Failed logins a minute per client address.' }),
+  loginFreeAttempts: Setting.integer({ env: 'AUTH_LOGIN_FREE_ATTEMPTS', option: 'loginFreeAttempts', default: 5, minimum: 1, maximum: 100_000, unit: 'failed logins', doc: "Failed logins of one username before its back-off starts." }),
+  loginMaxBackoff: Setting.duration({ env: 'AUTH_LOGIN_MAX_BACKOFF', option: 'loginMaxBackoff', default: '15m', minimum: '1s', maximum: '1d', doc: 'The longest wait of all, per address and per username.' }),
+  requestRateLimit: Setting.integer({ env: 'AUTH_REQUEST_RATE_LIMIT', option: 'requestRateLimit', default: 0, minimum: 0, maximum: 100_000, unit: 'requests per minute', shownDefault: '0 (no budget)', doc: 'Block requests a minute per API key or user.' }),
+  auditRetention: Setting.duration({ env: 'AUTH_AUDIT_RETENTION', option: 'auditRetention', default: '90d', minimum: '1h', maximum: '3650d', doc: 'How long security events are kept.' }),
+  redisUrl: Setting.text({ env: 'REDIS_URL', option: 'redisUrl', shownDefault: 'unset: each instance counts its own limits', doc: 'Shares login limits and request budgets between instances, e.g. `redis://cache:6379`.' }),
+  console: Setting.flag({ env: 'AUTH_CONSOLE_ENABLED', option: 'console', default: true, doc: 'Serve the web console at `/console/`; `false` serves none of its files.' }),
+}
+
+/** Reads the declared settings (environment first, then `options`); a bad one is an AuthSettingError. */
+function read<K extends keyof typeof authSettingsDeclaration>(options: AuthOptions, keys: readonly K[]): SettingsOf<Pick<typeof authSettingsDeclaration, K>> {
+  const declaration = Object.fromEntries(keys.map((k) => [k, authSettingsDeclaration[k]])) as Pick<typeof authSettingsDeclaration, K>
+  try {
+    return readSettings(declaration, options.env ?? process.env, { config: options })
+  } catch (err) {
+    throw err instanceof SettingError ? new AuthSettingError(`${err.message}: fix it`) : err
+  }
+}
+
 /** `DATABASE_URL`, else the embedded database under `MLBLOCKS_DATA_DIR`: what the plugin and the CLI open. */
 export function resolveDatabase(options: Pick<AuthOptions, 'databaseUrl' | 'dataDir' | 'env'> = {}): AuthSettings['database'] {
-  const env = options.env ?? process.env
-  const url = env.DATABASE_URL?.trim() || options.databaseUrl?.trim()
-  if (url) return { kind: 'postgres', url: checkDatabaseUrl(url) }
-  return { kind: 'embedded', dir: resolve(env.MLBLOCKS_DATA_DIR?.trim() || options.dataDir?.trim() || '.mlblocks') }
+  const { databaseUrl, dataDir } = read(options, ['databaseUrl', 'dataDir'])
+  if (databaseUrl) return { kind: 'postgres', url: checkDatabaseUrl(databaseUrl) }
+  return { kind: 'embedded', dir: resolve(dataDir) }
 }
 
 /** Validates every setting; throws an AuthSettingError for the first bad one. Never echoes a secret. */
 export function resolveSettings(options: AuthOptions = {}): AuthSettings {
-  const env = options.env ?? process.env
-  const pick = (name: string, option: string | number | boolean | undefined): string | undefined => {
-    const fromEnv = env[name]?.trim()
-    return fromEnv ? fromEnv : option === undefined ? undefined : String(option).trim() || undefined
-  }
-
-  const jwtSecret = pick('AUTH_JWT_SECRET', options.jwtSecret)
+  const all = read(options, Object.keys(authSettingsDeclaration) as (keyof typeof authSettingsDeclaration)[])
+  const { jwtSecret, adminUsername: username, adminPassword: password, tokenTtl, cacheTtl, loginMaxBackoff, auditRetention, redisUrl, databaseUrl: _url, dataDir: _dir, ...rest } = all
   if (!jwtSecret || Buffer.byteLength(jwtSecret) < 32) {
     throw new AuthSettingError(
       'AUTH_JWT_SECRET is missing or shorter than 32 bytes: set it to a long random secret (e.g. `openssl rand -base64 48`)',
@@ -97,13 +129,8 @@ export function resolveSettings(options: AuthOptions = {}): AuthSettings {
     )
   }
 
-  const tokenTtlMs = duration('AUTH_TOKEN_TTL', pick('AUTH_TOKEN_TTL', options.tokenTtl) ?? '1h', 60_000, 30 * 86_400_000)
-  const cacheTtlMs = duration('AUTH_CACHE_TTL', pick('AUTH_CACHE_TTL', options.cacheTtl) ?? '5s', 0, 3_600_000)
-
   const database = resolveDatabase(options)
 
-  const username = pick('MLBLOCKS_ADMIN_USERNAME', options.adminUsername)
-  const password = env.MLBLOCKS_ADMIN_PASSWORD || options.adminPassword // passwords are not trimmed
   let admin: AuthSettings['admin'] = null
   if (username || password) {
     if (!username || !password) {
@@ -118,34 +145,17 @@ export function resolveSettings(options: AuthOptions = {}): AuthSettings {
     admin = { username, password }
   }
 
-  const count = (name: string, raw: string, min: number, what: string): number => {
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > 100_000) {
-      throw new AuthSettingError(`${name} must be a whole number of ${what} (${min}-100000); got '${raw}': fix it`)
-    }
-    return Number(raw)
-  }
   return {
+    ...rest,
     jwtSecret,
-    tokenTtlMs,
+    tokenTtlMs: tokenTtl,
     database,
     admin,
-    cacheTtlMs,
-    loginRateLimit: count('AUTH_LOGIN_RATE_LIMIT', pick('AUTH_LOGIN_RATE_LIMIT', options.loginRateLimit) ?? '30', 1, 'failed logins per minute'),
-    loginFreeAttempts: count('AUTH_LOGIN_FREE_ATTEMPTS', pick('AUTH_LOGIN_FREE_ATTEMPTS', options.loginFreeAttempts) ?? '5', 1, 'failed logins'),
-    loginMaxBackoffMs: duration('AUTH_LOGIN_MAX_BACKOFF', pick('AUTH_LOGIN_MAX_BACKOFF', options.loginMaxBackoff) ?? '15m', 1000, 86_400_000),
-    requestRateLimit: count('AUTH_REQUEST_RATE_LIMIT', pick('AUTH_REQUEST_RATE_LIMIT', options.requestRateLimit) ?? '0', 0, 'requests per minute'),
-    auditRetentionMs: duration('AUTH_AUDIT_RETENTION', pick('AUTH_AUDIT_RETENTION', options.auditRetention) ?? '90d', 3_600_000, 3650 * 86_400_000),
-    redisUrl: checkRedisUrl(pick('REDIS_URL', options.redisUrl)),
-    console: flag('AUTH_CONSOLE_ENABLED', pick('AUTH_CONSOLE_ENABLED', options.consoleEnabled) ?? 'true'),
+    cacheTtlMs: cacheTtl,
+    loginMaxBackoffMs: loginMaxBackoff,
+    auditRetentionMs: auditRetention,
+    redisUrl: checkRedisUrl(redisUrl ?? undefined),
   }
-}
-
-/** `true`/`false`/`1`/`0`, any case; anything else stops start-up naming the setting. */
-function flag(name: string, raw: string): boolean {
-  const value = raw.toLowerCase()
-  if (value === 'true' || value === '1') return true
-  if (value === 'false' || value === '0') return false
-  throw new AuthSettingError(`${name} must be true, false, 1 or 0; got '${raw.slice(0, 40)}': fix it`)
 }
 
 /**
@@ -165,18 +175,6 @@ export function isWeakSecret(secret: string): boolean {
   let bits = 0
   for (const n of counts.values()) bits -= n * Math.log2(n / chars.length)
   return bits < 96
-}
-
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
-
-/** `90s`, `15m`, `1h`, `2d`, or a bare number of seconds. */
-export function duration(name: string, raw: string, minMs: number, maxMs: number): number {
-  const match = /^(\d+)\s*(ms|s|m|h|d)?$/.exec(raw)
-  const ms = match ? Number(match[1]) * UNITS[match[2] ?? 's']! : Number.NaN
-  if (!(ms >= minMs && ms <= maxMs)) {
-    throw new AuthSettingError(`${name} must be a duration like 30s, 15m, 1h or 2d, from ${minMs / 1000}s to ${maxMs / 1000}s; got '${raw}': fix it`)
-  }
-  return ms
 }
 
 function checkRedisUrl(url: string | undefined): string | null {

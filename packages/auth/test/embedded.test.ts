@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import postgres from 'postgres'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { EmbeddedPostgres, WORKER_NICE } from '../src/db/embedded.js'
-import { isDatabaseOutage, pgCode, UNIQUE_VIOLATION } from '../src/services/db-errors.js'
+import { isDatabaseOutage, pgCode, UNIQUE_VIOLATION } from '../src/db/errors.js'
 import { threadNiceValues } from './helpers.js'
 
 describe('the embedded database on its worker thread', () => {

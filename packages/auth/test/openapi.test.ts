@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { buildAuthServer, createBackend, type Backend } from './helpers.js'
+import { openApiProblems } from '../../../test-support/openapi.js'
 
 type Operation = { security?: unknown; responses: Record<string, unknown> }
 type Doc = { components: { securitySchemes: Record<string, unknown> }; paths: Record<string, Record<string, Operation>> }
@@ -45,5 +46,31 @@ describe('the OpenAPI document with auth on', () => {
     expect(Object.keys(doc.paths['/login']!.post!.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '429']))
     expect(Object.keys(doc.paths['/blocks/echo/predict']!.post!.responses)).toEqual(expect.arrayContaining(['200', '429']))
     expect(Object.keys(doc.paths['/admin/users']!.get!.responses)).not.toContain('429')
+  })
+
+  it('is valid OpenAPI in which every operation, auth routes and those of later plugins alike, has an operationId, a summary and a described answer per status', async () => {
+    expect(await openApiProblems(doc)).toEqual([])
+  })
+
+  it('lists only the answers a route can give: no 409 on GET /admin/users/{id}, no 404 on POST /admin/users', () => {
+    const statuses = (path: string, method: string) => Object.keys(doc.paths[path]![method]!.responses).sort()
+    expect(statuses('/admin/users/{id}', 'get')).toEqual(['200', '400', '401', '403', '404', '503'])
+    expect(statuses('/admin/users', 'post')).toEqual(['201', '400', '401', '403', '409', '503'])
+    expect(statuses('/admin/users/{id}/lockout', 'delete')).toEqual(['204', '400', '401', '403', '404', '503'])
+    expect(statuses('/admin/apikeys', 'get')).toEqual(['200', '400', '401', '403', '503'])
+  })
+
+  it('gives examples: a login body and an API key request and answer', () => {
+    type Media = { example?: unknown; examples?: Record<string, { value: unknown }> }
+    const exampleOf = (media: Media | undefined) => media?.example ?? Object.values(media?.examples ?? {})[0]?.value
+    const body = (path: string) => (doc.paths[path]!.post as unknown as { requestBody: { content: Record<string, Media> } }).requestBody.content['application/json']
+    expect(exampleOf(body('/login'))).toEqual({ username: 'admin', password: expect.any(String) })
+    expect(exampleOf(body('/admin/apikeys'))).toEqual({ user_id: expect.any(String), expiration_date: expect.any(String) })
+    const created = (doc.paths['/admin/apikeys']!.post!.responses['201'] as { content: Record<string, Media> }).content['application/json']
+    expect(exampleOf(created)).toMatchObject({ api_key: expect.stringMatching(/^mlb_/), key_id: expect.any(String) })
+  })
+
+  it('tells, in the bearer scheme, how to get a token from /login', () => {
+    expect((doc.components.securitySchemes.bearer as { description: string }).description).toMatch(/POST \/login/)
   })
 })

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorReply, NotReady } from './errors.js'
+import { described } from './docs.js'
 import type { BlockRegistry } from './blocks/registry.js'
 import type { ReadinessCheck } from './fastify-types.js'
 
@@ -39,7 +40,12 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app
     '/healthz',
     {
       config: { public: true },
-      schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+      schema: {
+        tags: ['health'],
+        summary: 'Liveness: 200 while the process serves',
+        operationId: 'healthz',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }, { description: 'The process serves.' }) },
+      },
       logLevel: 'warn',
     },
     async () => ({ status: 'ok' as const }),
@@ -49,7 +55,15 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app
     '/readyz',
     {
       config: { public: true },
-      schema: { tags: ['health'], response: { 200: Ready, 503: ErrorReply } },
+      schema: {
+        tags: ['health'],
+        summary: 'Readiness: 200 once every block and dependency is usable',
+        operationId: 'readyz',
+        response: {
+          200: described(Ready, 'Every block has loaded and every dependency answers.'),
+          503: described(ErrorReply, 'Not ready: a block is loading or failed, or a dependency (such as the auth database) does not answer; error_message says which.'),
+        },
+      },
       logLevel: 'warn',
     },
     async () => {

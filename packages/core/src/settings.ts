@@ -1,4 +1,6 @@
 import { isIP } from 'node:net'
+import { Type } from '@sinclair/typebox'
+import { readSettings, Setting, SettingError } from './define-settings.js'
 import { ConfigError } from './errors.js'
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -36,42 +38,62 @@ export interface ServerSettings extends Required<Omit<ServerConfig, 'trustProxy'
 
 export type Env = Readonly<Record<string, string | undefined>>
 
-export const serverDefaults: ServerSettings = { port: 3000, host: '127.0.0.1', logLevel: 'info', logFormat: 'auto', bodyLimit: 1024 * 1024, trustProxy: false, metrics: true }
+
+/**
+ * Core's settings, declared once: read by `resolveServerSettings`, and the README's settings table
+ * is generated from this (`node scripts/settings-tables.mjs`). One entry per setting.
+ */
+export const serverSettingsDeclaration = {
+  port: Setting.integer({ env: 'PORT', option: 'server.port', configName: 'server.port', default: 3000, minimum: 0, maximum: 65535, doc: 'The port to listen on (or `--port`).' }),
+  host: Setting.text({
+    env: 'HOST',
+    option: 'server.host',
+    configName: 'server.host',
+    default: '127.0.0.1',
+    shownDefault: '127.0.0.1 (loopback; use 0.0.0.0 to serve other machines)',
+    doc: 'The address to listen on (or `--host`).',
+  }),
+  logLevel: Setting.oneOf(LOG_LEVELS, { env: 'LOG_LEVEL', option: 'server.logLevel', configName: 'server.logLevel', default: 'info', lowercase: true, doc: 'The least severe log entries written.' }),
+  logFormat: Setting.oneOf(LOG_FORMATS, {
+    env: 'LOG_FORMAT',
+    option: 'server.logFormat',
+    configName: 'server.logFormat',
+    default: 'auto',
+    lowercase: true,
+    problem: 'json, pretty or auto (readable on a terminal, JSON otherwise)',
+    shownDefault: 'auto: readable (pino-pretty) when stdout is a terminal, JSON otherwise',
+    doc: 'How log lines are written: one JSON object per line, or readable lines (pino-pretty).',
+  }),
+  bodyLimit: Setting.integer({ env: 'MLBLOCKS_BODY_LIMIT', option: 'server.bodyLimit', configName: 'server.bodyLimit', default: 1024 * 1024, minimum: 1, maximum: 2 ** 31 - 1, doc: 'The largest request body, in bytes.' }),
+  trustProxy: Setting.custom<ServerSettings['trustProxy']>(Type.Union([Type.Literal(false), Type.Integer(), Type.Array(Type.String())]), {
+    env: 'TRUST_PROXY',
+    option: 'server.trustProxy',
+    configName: 'server.trustProxy',
+    default: false,
+    shownDefault: 'unset: X-Forwarded-For is never believed',
+    doc: 'The proxies in front whose X-Forwarded-For is believed: addresses/CIDRs, comma-separated, or a hop count (see docs/deployment.md).',
+    parse: (value, name) => ({ value: parseTrustProxy(name, value as ServerConfig['trustProxy']) }),
+  }),
+  metrics: Setting.flag({
+    env: 'MLBLOCKS_METRICS_ENABLED',
+    option: 'server.metrics',
+    configName: 'server.metrics',
+    default: true,
+    doc: 'Serve `GET /metrics` (Prometheus text; admins only with auth on) and count per block; `false` counts nothing.',
+  }),
+}
+
+/** Every default, as declared. */
+export const serverDefaults: ServerSettings = readSettings(serverSettingsDeclaration, {})
 
 /** Precedence, highest first: `overrides` (code or CLI flags), the environment, the config file, the defaults. */
 export function resolveServerSettings(config: ServerConfig = {}, env: Env = process.env, overrides: ServerConfig = {}): ServerSettings {
-  const fromEnv: ServerConfig = {
-    port: envInteger(env, 'PORT', 0, 65535),
-    host: nonEmpty(env.HOST),
-    logLevel: envLogLevel(env),
-    logFormat: envLogFormat(env),
-    bodyLimit: envInteger(env, 'MLBLOCKS_BODY_LIMIT', 1, 2 ** 31 - 1),
-    trustProxy: nonEmpty(env.TRUST_PROXY),
-    metrics: envBoolean(env, 'MLBLOCKS_METRICS_ENABLED'),
+  try {
+    return readSettings(serverSettingsDeclaration, env, { config, overrides })
+  } catch (err) {
+    if (err instanceof SettingError) throw new ConfigError(`${err.message}.`)
+    throw err
   }
-  const settings = { ...serverDefaults }
-  let trustProxy: ServerConfig['trustProxy'] = false
-  let trustProxyName = 'server.trustProxy'
-  for (const layer of [config, fromEnv, overrides]) {
-    for (const [key, value] of Object.entries(layer)) {
-      if (value === undefined) continue
-      if (key === 'trustProxy') {
-        trustProxy = value as ServerConfig['trustProxy']
-        trustProxyName = layer === fromEnv ? 'TRUST_PROXY' : 'server.trustProxy'
-      } else Object.assign(settings, { [key]: value })
-    }
-  }
-  settings.trustProxy = parseTrustProxy(trustProxyName, trustProxy)
-  checkInteger('server.port', settings.port, 0, 65535)
-  checkInteger('server.bodyLimit', settings.bodyLimit, 1, 2 ** 31 - 1)
-  if (typeof settings.metrics !== 'boolean') throw new ConfigError(`server.metrics must be true or false; got '${String(settings.metrics)}'.`)
-  if (!LOG_LEVELS.includes(settings.logLevel)) {
-    throw new ConfigError(`server.logLevel must be one of ${LOG_LEVELS.join(', ')}; got '${String(settings.logLevel)}'.`)
-  }
-  if (!LOG_FORMATS.includes(settings.logFormat)) {
-    throw new ConfigError(`server.logFormat must be one of ${LOG_FORMATS.join(', ')}; got '${String(settings.logFormat)}'.`)
-  }
-  return settings
 }
 
 /** `true`/`1` → true, `false`/`0` → false, unset or empty → undefined; anything else stops start-up. */
@@ -83,37 +105,9 @@ export function envBoolean(env: Env, name: string): boolean | undefined {
   throw new ConfigError(`${name} must be true, false, 1 or 0; got '${env[name]}'.`)
 }
 
-function envInteger(env: Env, name: string, min: number, max: number): number | undefined {
-  const raw = nonEmpty(env[name])
-  if (raw === undefined) return undefined
-  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN
-  checkInteger(name, value, min, max, raw)
-  return value
-}
 
-function envLogLevel(env: Env): LogLevel | undefined {
-  const raw = nonEmpty(env.LOG_LEVEL)?.toLowerCase()
-  if (raw === undefined) return undefined
-  if (!LOG_LEVELS.includes(raw as LogLevel)) {
-    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got '${env.LOG_LEVEL}'.`)
-  }
-  return raw as LogLevel
-}
 
-function envLogFormat(env: Env): LogFormat | undefined {
-  const raw = nonEmpty(env.LOG_FORMAT)?.toLowerCase()
-  if (raw === undefined) return undefined
-  if (!LOG_FORMATS.includes(raw as LogFormat)) {
-    throw new ConfigError(`LOG_FORMAT must be json, pretty or auto (readable on a terminal, JSON otherwise); got '${env.LOG_FORMAT}'.`)
-  }
-  return raw as LogFormat
-}
 
-function checkInteger(name: string, value: number, min: number, max: number, shown: unknown = value): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}; got '${String(shown)}'.`)
-  }
-}
 
 /** proxy-addr's names for address ranges, which Fastify's `trustProxy` also accepts. */
 const RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])

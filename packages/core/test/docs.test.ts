@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defineBlock, Type } from '../src/index.js'
 import { buildTestServer, echoBlock } from './helpers.js'
+import { openApiProblems } from '../../../test-support/openapi.js'
 
 const classify = defineBlock({
   name: 'classify',
@@ -45,6 +46,29 @@ describe('OpenAPI docs', () => {
     expect(doc.paths['/blocks/echo/predict'].post.requestBody.content['application/json'].schema.required).toEqual(['text'])
     // The catch-all routes for unknown block names are not documented.
     expect(doc.paths['/blocks/{name}']).toBeUndefined()
+  })
+
+  it('serves a valid OpenAPI document: every operation has an operationId, a summary and a description per answer', async () => {
+    const doc = (await app.inject('/docs/json')).json()
+    expect(await openApiProblems(doc)).toEqual([])
+    expect(doc.paths['/blocks/classify/predict'].post.responses['503'].description).toMatch(/loading/)
+    expect(doc.paths['/blocks/classify/predict'].post.responses['400'].description).toMatch(/^Bad input/)
+  })
+
+  it('declares no security scheme without an access-control plugin, so the UI offers no Authorize', async () => {
+    const doc = (await app.inject('/docs/json')).json()
+    expect(doc.components.securitySchemes ?? {}).toEqual({})
+    for (const methods of Object.values(doc.paths) as Record<string, { security?: unknown }>[]) {
+      for (const op of Object.values(methods)) expect(op.security).toBeUndefined()
+    }
+  })
+
+  it("titles the UI MLBlocks and shows MLBlocks' logo, not Fastify's", async () => {
+    expect((await app.inject('/docs/')).body).toContain('<title>MLBlocks API</title>')
+    const initializer = (await app.inject('/docs/static/swagger-initializer.js')).body
+    const logo = Buffer.from(/data:image\/svg\+xml;base64,([A-Za-z0-9+/=]+)/.exec(initializer)?.[1] ?? '', 'base64').toString()
+    expect(logo).toMatch(/^<svg [^>]*viewBox="0 0 64 64"/)
+    expect(logo).not.toMatch(/fastify/i)
   })
 
   it('lets a plugin declare a security scheme its routes use', async () => {

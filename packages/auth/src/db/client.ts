@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import * as schema from './schema.js'
 import { AuthSettingError, describeDatabase, type AuthSettings } from '../settings.js'
-import { withDeadline } from '../services/db-errors.js'
+import { withDeadline } from './errors.js'
 import { EmbeddedPostgres } from './embedded.js'
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
@@ -182,6 +182,13 @@ const heldHere = new Set<string>()
  * PGlite has no lock of its own, and two processes writing one folder corrupt it (a server and the
  * recovery CLI, say). A lock file with the holder's pid keeps it to one; a stale one (its process
  * gone) is taken over.
+ *
+ * Kept by hand rather than proper-lockfile: that library tells a stale lock only by its age (an
+ * mtime it refreshes on a timer, `stale` >= 2 s), so a crashed server blocks the folder until the
+ * lock ages, a live one whose event loop stalls past `stale` (a long migration, a debugger) loses
+ * its lock to a second process, which corrupts PGlite, and the refusal cannot name the process to
+ * stop. A pid answers both at once (resilience.test.ts asserts the pid in the message and the
+ * immediate take-over of a dead holder's lock).
  */
 async function lockDataDir(dir: string): Promise<() => Promise<void>> {
   const path = join(dir, 'auth-db.lock')

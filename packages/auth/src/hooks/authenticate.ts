@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify'
 import { AdminOnly, BlockForbidden, Unauthorized, Unavailable } from '../errors.js'
-import { RETRY_AFTER_S } from '../services/db-errors.js'
+import { RETRY_AFTER_S } from '../db/errors.js'
 import { API_KEY_PREFIX } from '../services/api-keys.js'
 import type { Audit } from '../services/audit.js'
 import type { Credentials } from '../services/credentials.js'

@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ErrorReply } from '@mlblocks/core'
+import { described, ErrorReply } from '@mlblocks/core'
 import { adminOnly } from '../hooks/protect-routes.js'
 import { AUDIT_ACTIONS, toAuditRecord } from '../services/audit.js'
-import type { RouteDeps } from './index.js'
+import type { RouteDeps } from './deps.js'
 import { MAX_EVENT_ID, parseTimestamp } from './schemas.js'
 
 const AuditQuery = Type.Object(
@@ -38,8 +38,9 @@ export const adminAuditRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app,
       schema: {
         tags: ['admin'],
         summary: 'Security events, newest first; page with ?before=<last event_id>',
+        operationId: 'list_audit_events',
         querystring: AuditQuery,
-        response: { 200: Type.Array(AuditRecord), 400: ErrorReply },
+        response: { 200: described(Type.Array(AuditRecord), 'The events that match, newest first, at most `limit`.'), 400: ErrorReply },
       },
     },
     async (request) => {

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorReply } from '@mlblocks/core'
 import { adminOnly } from '../hooks/protect-routes.js'
-import type { RouteDeps } from './index.js'
+import type { RouteDeps } from './deps.js'
 import { parseTimestamp } from './schemas.js'
 
 const UsageQuery = Type.Object(

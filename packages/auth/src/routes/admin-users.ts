@@ -1,11 +1,11 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ErrorReply } from '@mlblocks/core'
+import { described, ErrorReply } from '@mlblocks/core'
 import { LoneSurrogate } from '../errors.js'
 import { adminOnly } from '../hooks/protect-routes.js'
 import { wellFormed } from '../services/passwords.js'
 import { toUserRecord } from '../services/principal.js'
-import type { RouteDeps } from './index.js'
+import type { RouteDeps } from './deps.js'
 import { BlockGrants, Id, NewPassword, Role, Username, UserRecord } from './schemas.js'
 
 export const CreateUserBody = Type.Object(
@@ -19,14 +19,29 @@ export const UpdateUserBody = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 )
 
-const errors = { 400: ErrorReply, 404: ErrorReply, 409: ErrorReply }
+const notFound = described(ErrorReply, 'No user with that id (MLB_USER_NOT_FOUND).')
+const lastAdmin = described(ErrorReply, 'It would leave no active admin (MLB_LAST_ADMIN): create or promote another admin first.')
+const userRecord = described(UserRecord, 'The user, as it is now (never a password hash).')
+const done = Type.Null({ description: 'Done.' })
 
 export const adminUserRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { users, audit, limits, publishUnlock }) => {
   adminOnly(app, audit)
 
   app.post(
     '/admin/users',
-    { schema: { tags: ['admin'], summary: 'Create a user (blocks default to ["*"])', body: CreateUserBody, response: { 201: CreatedUser, ...errors } } },
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Create a user (blocks default to ["*"])',
+        operationId: 'create_user',
+        body: CreateUserBody,
+        response: {
+          201: described(CreatedUser, 'The user was created.'),
+          400: ErrorReply,
+          409: described(ErrorReply, 'The username is taken (MLB_USERNAME_TAKEN); usernames match without regard to case.'),
+        },
+      },
+    },
     async (request, reply) => {
       if (!wellFormed(request.body.password)) throw new LoneSurrogate('body.password')
       const { creation_date, user_id, username, role, blocks } = toUserRecord(await users.create(request.body))
@@ -37,13 +52,13 @@ export const adminUserRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app,
 
   app.get(
     '/admin/users',
-    { schema: { tags: ['admin'], summary: 'List users', response: { 200: Type.Array(UserRecord) } } },
+    { schema: { tags: ['admin'], summary: 'List users', operationId: 'list_users', response: { 200: described(Type.Array(UserRecord), 'Every user (never a password hash).') } } },
     async () => (await users.list()).map(toUserRecord),
   )
 
   app.get(
     '/admin/users/:id',
-    { schema: { tags: ['admin'], summary: 'One user', params: Id, response: { 200: UserRecord, ...errors } } },
+    { schema: { tags: ['admin'], summary: 'One user', operationId: 'get_user', params: Id, response: { 200: userRecord, 400: ErrorReply, 404: notFound } } },
     async (request) => toUserRecord(await users.get(request.params.id)),
   )
 
@@ -53,9 +68,10 @@ export const adminUserRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app,
       schema: {
         tags: ['admin'],
         summary: 'Change role, password, blocks or disabled; demoting, disabling or a new password revoke the user’s tokens and keys',
+        operationId: 'update_user',
         params: Id,
         body: UpdateUserBody,
-        response: { 200: UserRecord, ...errors },
+        response: { 200: userRecord, 400: ErrorReply, 404: notFound, 409: lastAdmin },
       },
     },
     async (request) => {
@@ -69,7 +85,15 @@ export const adminUserRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app,
 
   app.delete(
     '/admin/users/:id',
-    { schema: { tags: ['admin'], summary: 'Delete a user, with their tokens and keys', params: Id, response: { 204: Type.Null(), ...errors } } },
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Delete a user, with their tokens and keys',
+        operationId: 'delete_user',
+        params: Id,
+        response: { 204: described(done, 'The user, their tokens and their keys are gone.'), 400: ErrorReply, 404: notFound, 409: lastAdmin },
+      },
+    },
     async (request, reply) => {
       await users.remove(request.params.id)
       audit.record(request, { action: 'user.deleted', actor: request.principal, target: request.params.id })
@@ -83,8 +107,9 @@ export const adminUserRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app,
       schema: {
         tags: ['admin'],
         summary: 'Lift the user’s login back-off at once (on every instance)',
+        operationId: 'unlock_user',
         params: Id,
-        response: { 204: Type.Null(), ...errors },
+        response: { 204: described(done, 'The back-off is lifted on every instance.'), 400: ErrorReply, 404: notFound },
       },
     },
     async (request, reply) => {

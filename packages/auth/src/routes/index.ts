@@ -1,15 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { PasswordsBusy, Unavailable } from '../errors.js'
-import { isDatabaseOutage, RETRY_AFTER_S } from '../services/db-errors.js'
-import type { ApiKeys } from '../services/api-keys.js'
-import type { Audit } from '../services/audit.js'
-import type { LoginLimits } from '../services/login-limits.js'
-import type { AuthMetrics } from '../services/metrics.js'
-import type { Usage } from '../services/usage.js'
-import type { Credentials } from '../services/credentials.js'
-import type { Tokens } from '../services/tokens.js'
-import type { Users } from '../services/users.js'
-import type { AuthSettings } from '../settings.js'
+import { isDatabaseOutage, RETRY_AFTER_S } from '../db/errors.js'
+import type { RouteDeps } from './deps.js'
 import { adminApiKeyRoutes } from './admin-api-keys.js'
 import { adminAuditRoute } from './admin-audit.js'
 import { adminUsageRoute } from './admin-usage.js'
@@ -17,20 +9,6 @@ import { adminUserRoutes } from './admin-users.js'
 import { loginRoute } from './login.js'
 import { logoutRoute } from './logout.js'
 import { meRoute } from './me.js'
-
-export interface RouteDeps {
-  users: Users
-  tokens: Tokens
-  apiKeys: ApiKeys
-  credentials: Credentials
-  settings: AuthSettings
-  limits: LoginLimits
-  /** Tells the other instances (on one Postgres, through NOTIFY) to lift a username's back-off too. */
-  publishUnlock: (username: string) => void
-  audit: Audit
-  metrics: AuthMetrics
-  usage: Usage
-}
 
 /** Auth's own routes, each group encapsulated so that its hooks (admin only) stay inside. */
 export const authRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {

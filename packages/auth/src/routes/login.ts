@@ -1,18 +1,18 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ErrorReply } from '@mlblocks/core'
+import { described, ErrorReply } from '@mlblocks/core'
 import { LoginFailed, LoneSurrogate, RateLimited } from '../errors.js'
 import type { Outcome } from '../services/login-limits.js'
 import { wellFormed } from '../services/passwords.js'
 import { toUserDetails } from '../services/principal.js'
-import type { RouteDeps } from './index.js'
+import type { RouteDeps } from './deps.js'
 import { UserDetails, Username } from './schemas.js'
 import { addressKey } from '../services/client-address.js'
 
 export const LoginBody = Type.Object(
   // The same username rule as at creation: no other name can exist, and odd bytes never reach SQL.
   { username: Username, password: Type.String({ minLength: 1, maxLength: 1024 }) },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ username: 'admin', password: 'correct horse battery staple' }] },
 )
 export const LoginReply = Type.Object({
   token: Type.String(),
@@ -30,8 +30,16 @@ export const loginRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { us
       schema: {
         tags: ['auth'],
         summary: 'Log in: trade a username and password for a login token',
+        description: 'Send the token back as `Authorization: Bearer <token>` (in this page: Authorize, then bearer).',
+        operationId: 'login',
         body: LoginBody,
-        response: { 200: LoginReply, 400: ErrorReply, 401: ErrorReply, 429: ErrorReply, 503: ErrorReply },
+        response: {
+          200: described(LoginReply, 'Logged in: the token, when it expires, and who you are.'),
+          400: ErrorReply,
+          401: described(ErrorReply, 'Wrong username or password (MLB_LOGIN_FAILED): the same answer for either.'),
+          429: described(ErrorReply, 'Too many failed logins from this address or for this username (MLB_RATE_LIMITED): retry after the seconds in Retry-After.'),
+          503: described(ErrorReply, 'The auth database does not answer, or too many logins wait for their password check (MLB_UNAVAILABLE): retry after Retry-After.'),
+        },
       },
     },
     async (request, reply) => {

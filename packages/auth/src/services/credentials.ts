@@ -1,6 +1,6 @@
 import { Unavailable } from '../errors.js'
 import { API_KEY_PREFIX, type ApiKeys } from './api-keys.js'
-import { isDatabaseOutage, withDeadline } from './db-errors.js'
+import { isDatabaseOutage, withDeadline } from '../db/errors.js'
 import type { Principal } from './principal.js'
 import type { Tokens } from './tokens.js'
 

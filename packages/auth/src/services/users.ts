@@ -4,7 +4,7 @@ import { LOCK } from '../db/migrate.js'
 import { apiKeys, tokens, users, type Role, type UserRow } from '../db/schema.js'
 import { LastAdmin, UsernameTaken, UserNotFound } from '../errors.js'
 import { AuthSettingError } from '../settings.js'
-import { pgCode, UNIQUE_VIOLATION } from './db-errors.js'
+import { pgCode, UNIQUE_VIOLATION } from '../db/errors.js'
 import { checkPassword, hashPassword } from './passwords.js'
 
 export interface NewUser {

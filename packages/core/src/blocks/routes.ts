@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import AjvCompiler from '@fastify/ajv-compiler'
 import { BlockFailed, BlockLoading, BlockNotFound, ErrorReply } from '../errors.js'
+import { described } from '../docs.js'
 import { describeValidation } from '../http/error-handler.js'
 import type { CoreMetrics } from '../metrics.js'
 import type { AnyBlock } from './define-block.js'
@@ -77,7 +78,8 @@ export const blockRoutes: FastifyPluginAsyncTypebox<BlockRoutesOptions> = async 
       schema: {
         tags: ['blocks'],
         summary: 'List the blocks you can call',
-        response: { 200: Type.Array(BlockSummary) },
+        operationId: 'list_blocks',
+        response: { 200: described(Type.Array(BlockSummary), 'The blocks this caller may see, each with its schemas and load status.') },
       },
     },
     async (request) => {
@@ -95,7 +97,8 @@ export const blockRoutes: FastifyPluginAsyncTypebox<BlockRoutesOptions> = async 
         schema: {
           tags: ['blocks'],
           summary: `Describe ${block.name} and its load status`,
-          response: { 200: BlockSummary },
+          operationId: `describe_${block.name.replace(/-/g, '_')}`,
+          response: { 200: described(BlockSummary, `${block.name}: its schemas and its load status (loading, ready or failed).`) },
         },
       },
       async () => summarize(block),
@@ -110,7 +113,12 @@ export const blockRoutes: FastifyPluginAsyncTypebox<BlockRoutesOptions> = async 
           summary: block.description,
           operationId: `predict_${block.name.replace(/-/g, '_')}`,
           body: block.input,
-          response: { 200: block.output, 400: ErrorReply, 500: ErrorReply, 503: ErrorReply },
+          response: {
+            200: described(block.output, block.output.description ?? `What ${block.name} answers.`),
+            400: ErrorReply,
+            500: described(ErrorReply, 'The block failed, or answered outside its output schema (a bug in the block): the details are in the server log.'),
+            503: described(ErrorReply, 'The block is still loading (MLB_BLOCK_LOADING) or its load failed (MLB_BLOCK_FAILED): retry after the seconds in Retry-After.'),
+          },
         },
         ...(metrics ? { onResponse: metrics.predictHook(block.name) } : {}),
       },

@@ -5,6 +5,13 @@ import { zeroShotSettings, type ZeroShotSettings } from './settings.js'
 
 export { zeroShotSettings, type ZeroShotSettings } from './settings.js'
 
+/** The page's seed request: the example in the OpenAPI document and the README. */
+export const SEED_EXAMPLE = {
+  text: 'I have a problem with my iphone that needs to be resolved asap!!',
+  classes: ['urgent', 'not urgent', 'phone', 'tablet', 'computer'],
+  multipleTrue: true,
+}
+
 /**
  * Zero-shot text classification with an NLI model (facebook/bart-large-mnli by default): each class
  * becomes a hypothesis, and every hypothesis of a request goes through the model in one batch.
@@ -25,7 +32,7 @@ export function zeroShotClassification(settings: ZeroShotSettings = zeroShotSett
           Type.Boolean({ default: false, description: 'Score each class on its own (0..1) instead of a softmax across classes.' }),
         ),
       },
-      { additionalProperties: false },
+      { additionalProperties: false, examples: [SEED_EXAMPLE] },
     ),
     output: Type.Object({
       scores: Type.Record(Type.String(), Type.Number({ minimum: 0, maximum: 1 }), { description: 'Score per class.' }),

@@ -1,3 +1,5 @@
+import pTimeout from 'p-timeout'
+
 /** The Postgres error code of a failed query, looking through drizzle's wrapper. */
 export function pgCode(err: unknown): string | undefined {
   for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
@@ -45,17 +47,10 @@ export class DatabaseTimeout extends Error {
 }
 
 /**
- * `work`, or a DatabaseTimeout after `ms`: the `postgres` driver's connect_timeout does not bound
- * a connection to a host that drops packets, so the deadline is kept here.
+ * `work`, or a DatabaseTimeout after `ms` (p-timeout; the timer is cleared once `work` settles). The
+ * `postgres` driver's connect_timeout does not bound a connection to a host that drops packets, and
+ * its queries take no AbortSignal, so the deadline is kept here.
  */
-export async function withDeadline<T>(ms: number, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DatabaseTimeout(ms)), ms)
-  })
-  try {
-    return await Promise.race([work, deadline])
-  } finally {
-    clearTimeout(timer)
-  }
+export function withDeadline<T>(ms: number, work: Promise<T>): Promise<T> {
+  return pTimeout(work, { milliseconds: ms, message: new DatabaseTimeout(ms) })
 }
