@@ -87,6 +87,7 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   app.addHook('onClose', async () => {
     clearInterval(pruning)
     credentials.close()
+    apiKeys.close()
     await audit.flush() // queued security events first, then the database
     await closeDatabase()
   })
@@ -118,6 +119,7 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
       )
     }
     await preparePasswords()
+    await apiKeys.endGraces() // old secrets of rotated keys whose grace ended while no instance ran
     await apiKeys.loadLegacyPrefixes()
     await database.subscribe?.(
       REVOCATIONS_CHANNEL,
@@ -141,7 +143,10 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
     sign: { algorithm: 'HS256', iss: 'mlblocks' },
     verify: { algorithms: ['HS256'], allowedIss: 'mlblocks' },
   })
-  pruning = setInterval(() => void audit.prune(settings.auditRetentionMs).catch((err: unknown) => app.log.error({ err }, 'audit: pruning failed')), 3_600_000)
+  pruning = setInterval(() => {
+    void audit.prune(settings.auditRetentionMs).catch((err: unknown) => app.log.error({ err }, 'audit: pruning failed'))
+    void apiKeys.endGraces().catch((err: unknown) => app.log.error({ err }, 'auth: could not clear the old secrets of rotated keys'))
+  }, 3_600_000)
   pruning.unref()
 
   await app.register(rateLimit, {

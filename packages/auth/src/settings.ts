@@ -31,6 +31,10 @@ export interface AuthOptions {
   auditRetention?: string
   /** `REDIS_URL`: share login limits and request budgets between instances. Unset: each instance counts its own. */
   redisUrl?: string
+  /** `AUTH_MAX_KEY_TTL`: the latest expiry a self-service key may have, from its creation (`90d`). Unset: no limit. */
+  maxKeyTtl?: string
+  /** `AUTH_SELF_SERVICE_KEYS`: whether users manage their own keys at /me/apikeys. Default true; `false` turns it off (403). */
+  selfServiceKeys?: boolean | string
   /** Environment to read; default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>
 }
@@ -47,6 +51,9 @@ export interface AuthSettings {
   requestRateLimit: number
   auditRetentionMs: number
   redisUrl: string | null
+  /** Null: self-service keys may have any expiry (or none). */
+  maxKeyTtlMs: number | null
+  selfServiceKeys: boolean
 }
 
 export const PASSWORD_MIN = 12
@@ -120,6 +127,7 @@ export function resolveSettings(options: AuthOptions = {}): AuthSettings {
     }
     return Number(raw)
   }
+  const maxKeyTtl = pick('AUTH_MAX_KEY_TTL', options.maxKeyTtl)
   return {
     jwtSecret,
     tokenTtlMs,
@@ -132,7 +140,16 @@ export function resolveSettings(options: AuthOptions = {}): AuthSettings {
     requestRateLimit: count('AUTH_REQUEST_RATE_LIMIT', pick('AUTH_REQUEST_RATE_LIMIT', options.requestRateLimit) ?? '0', 0, 'requests per minute'),
     auditRetentionMs: duration('AUTH_AUDIT_RETENTION', pick('AUTH_AUDIT_RETENTION', options.auditRetention) ?? '90d', 3_600_000, 3650 * 86_400_000),
     redisUrl: checkRedisUrl(pick('REDIS_URL', options.redisUrl)),
+    maxKeyTtlMs: maxKeyTtl === undefined ? null : duration('AUTH_MAX_KEY_TTL', maxKeyTtl, 60_000, 3650 * 86_400_000),
+    selfServiceKeys: flag('AUTH_SELF_SERVICE_KEYS', pick('AUTH_SELF_SERVICE_KEYS', options.selfServiceKeys === undefined ? undefined : String(options.selfServiceKeys)) ?? 'true'),
   }
+}
+
+/** `true`/`false`/`1`/`0`, as AUTH_ENABLED reads them. */
+function flag(name: string, raw: string): boolean {
+  if (/^(true|1)$/i.test(raw)) return true
+  if (/^(false|0)$/i.test(raw)) return false
+  throw new AuthSettingError(`${name} must be true or false (or 1 or 0); got '${raw.slice(0, 20)}': fix it`)
 }
 
 /**

@@ -1,60 +1,107 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { BadInput, ErrorReply } from '@mlblocks/core'
+import type { FastifyRequest } from 'fastify'
+import { ErrorReply } from '@mlblocks/core'
 import { adminOnly } from '../hooks/protect-routes.js'
 import { toApiKeyRecord } from '../services/api-keys.js'
 import type { RouteDeps } from './index.js'
-import { ApiKeyRecord, Id, parseTimestamp } from './schemas.js'
+import { keyExpiry, toCreatedKey, toRotatedKey } from './key-input.js'
+import { ApiKeyRecord, CreatedApiKey, Id, KeyName, KeyScope, RotateBody, RotatedApiKey } from './schemas.js'
+
+export { CreatedApiKey } from './schemas.js'
 
 export const CreateApiKeyBody = Type.Object(
   {
     user_id: Type.String({ format: 'uuid' }),
     expiration_date: Type.Optional(Type.String({ format: 'date-time', description: 'In the future. Absent: the key never expires.' })),
+    name: Type.Optional(KeyName),
+    blocks: Type.Optional(KeyScope),
   },
   { additionalProperties: false },
 )
-export const CreatedApiKey = Type.Object({
-  api_key: Type.String({ description: 'Shown this once: store it now.' }),
-  key_id: Type.String(),
-  user_id: Type.String(),
-  expiration_date: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-})
 const ListQuery = Type.Object({ user_id: Type.Optional(Type.String({ format: 'uuid' })) }, { additionalProperties: false })
 
 const errors = { 400: ErrorReply, 404: ErrorReply }
+
+/**
+ * Rotation, for admins and for a key's owner (`ownerId`): a new secret under the same key id; the
+ * old one works for the grace, then stops (on every instance: the lookup compares the grace with
+ * the database's clock, and every instance drops what it cached of the key now). Both steps are
+ * audited: `api_key.rotated`, then `api_key.grace_ended` (at once when there is no grace).
+ */
+export async function rotateKey(deps: Pick<RouteDeps, 'apiKeys' | 'credentials' | 'audit'>, request: FastifyRequest, keyId: string, graceSeconds: number, ownerId?: string) {
+  const { apiKeys, credentials, audit } = deps
+  const { key, row } = await apiKeys.rotate(keyId, graceSeconds, ownerId)
+  // The owner's cached credentials go everywhere (this also reloads the prefixes of keys issued
+  // before the checksum, one of which may now be an old secret in its grace).
+  credentials.forgetUser(row.userId)
+  audit.record(request, { action: 'api_key.rotated', actor: request.principal, target: keyId })
+  if (graceSeconds === 0) audit.record(request, { action: 'api_key.grace_ended', actor: request.principal, target: keyId })
+  else apiKeys.scheduleGraceEnd(graceSeconds, (err) => request.log.error({ err }, 'auth: could not clear the old secrets of rotated keys'))
+  return toRotatedKey(key, row)
+}
 
 export const adminApiKeyRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { apiKeys, credentials, audit }) => {
   adminOnly(app, audit)
 
   app.post(
     '/admin/apikeys',
-    { schema: { tags: ['admin'], summary: 'Issue an API key for a user', body: CreateApiKeyBody, response: { 201: CreatedApiKey, ...errors } } },
+    {
+      schema: {
+        tags: ['admin'],
+        operationId: 'createApiKey',
+        summary: 'Issue an API key for a user, optionally scoped to some blocks',
+        body: CreateApiKeyBody,
+        response: { 201: CreatedApiKey, ...errors },
+      },
+    },
     async (request, reply) => {
-      const { user_id, expiration_date } = request.body
-      const expires = expiration_date === undefined ? null : parseTimestamp('body.expiration_date', expiration_date)
-      if (expires && expires.getTime() <= Date.now()) {
-        throw new BadInput('body.expiration_date must lie in the future.')
-      }
-      const { key, row } = await apiKeys.issue(user_id, expires)
+      const { user_id, expiration_date, name, blocks } = request.body
+      const expires = keyExpiry(expiration_date)
+      const issuedBy = request.principal && { userId: request.principal.userId, username: request.principal.username }
+      const { key, row } = await apiKeys.issue(user_id, { expirationDate: expires, name: name ?? null, blocks: blocks ?? null, issuedBy })
       audit.record(request, { action: 'api_key.issued', actor: request.principal, target: row.keyId })
-      return reply.code(201).send({ api_key: key, key_id: row.keyId, user_id: row.userId, expiration_date: row.expirationDate?.toISOString() ?? null })
+      return reply.code(201).send(toCreatedKey(key, row))
     },
   )
 
   app.get(
     '/admin/apikeys',
-    { schema: { tags: ['admin'], summary: 'List API keys (prefixes only), optionally of one user', querystring: ListQuery, response: { 200: Type.Array(ApiKeyRecord) } } },
+    {
+      schema: {
+        tags: ['admin'],
+        operationId: 'listApiKeys',
+        summary: 'List API keys (prefixes only), optionally of one user',
+        querystring: ListQuery,
+        response: { 200: Type.Array(ApiKeyRecord), 400: ErrorReply },
+      },
+    },
     async (request) => (await apiKeys.list(request.query.user_id)).map(toApiKeyRecord),
   )
 
   app.delete(
     '/admin/apikeys/:id',
-    { schema: { tags: ['admin'], summary: 'Revoke an API key', params: Id, response: { 204: Type.Null(), ...errors } } },
+    { schema: { tags: ['admin'], operationId: 'revokeApiKey', summary: 'Revoke an API key', params: Id, response: { 204: Type.Null(), ...errors } } },
     async (request, reply) => {
       await apiKeys.revoke(request.params.id)
       credentials.forgetCredential(request.params.id)
       audit.record(request, { action: 'api_key.revoked', actor: request.principal, target: request.params.id })
       return reply.code(204).send(null)
     },
+  )
+
+  app.post(
+    '/admin/apikeys/:id/rotate',
+    {
+      schema: {
+        tags: ['admin'],
+        operationId: 'rotateApiKey',
+        summary: 'Rotate an API key: a new secret under the same key id; the old one works for grace_seconds',
+        params: Id,
+        body: Type.Optional(RotateBody),
+        response: { 200: RotatedApiKey, ...errors, 409: ErrorReply },
+      },
+    },
+    async (request) => rotateKey({ apiKeys, credentials, audit }, request, request.params.id, request.body?.grace_seconds ?? 0),
   )
 }

@@ -14,6 +14,8 @@ import { adminUserRoutes } from './admin-users.js'
 import { loginRoute } from './login.js'
 import { logoutRoute } from './logout.js'
 import { meRoute } from './me.js'
+import { meApiKeyRoutes } from './me-api-keys.js'
+import { mePasswordRoute } from './me-password.js'
 
 export interface RouteDeps {
   users: Users
@@ -45,4 +47,6 @@ export const authRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   await app.register(adminUserRoutes, deps)
   await app.register(adminApiKeyRoutes, deps)
   await app.register(adminAuditRoute, deps)
+  await app.register(meApiKeyRoutes, deps)
+  await app.register(mePasswordRoute, deps)
 }
