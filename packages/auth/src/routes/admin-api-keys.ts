@@ -5,7 +5,7 @@ import { ErrorReply } from '@mlblocks/core'
 import { adminOnly } from '../hooks/protect-routes.js'
 import { toApiKeyRecord } from '../services/api-keys.js'
 import type { RouteDeps } from './index.js'
-import { keyExpiry, toCreatedKey, toRotatedKey } from './key-input.js'
+import { keyExpiry, noBodyIsEmpty, toCreatedKey, toRotatedKey } from './key-input.js'
 import { ApiKeyRecord, CreatedApiKey, Id, KeyName, KeyScope, RotateBody, RotatedApiKey } from './schemas.js'
 
 export { CreatedApiKey } from './schemas.js'
@@ -93,15 +93,16 @@ export const adminApiKeyRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
   app.post(
     '/admin/apikeys/:id/rotate',
     {
+      preValidation: noBodyIsEmpty,
       schema: {
         tags: ['admin'],
         operationId: 'rotateApiKey',
         summary: 'Rotate an API key: a new secret under the same key id; the old one works for grace_seconds',
         params: Id,
-        body: Type.Optional(RotateBody),
+        body: RotateBody,
         response: { 200: RotatedApiKey, ...errors, 409: ErrorReply },
       },
     },
-    async (request) => rotateKey({ apiKeys, credentials, audit }, request, request.params.id, request.body?.grace_seconds ?? 0),
+    async (request) => rotateKey({ apiKeys, credentials, audit }, request, request.params.id, request.body.grace_seconds ?? 0),
   )
 }

@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify'
 import { BadInput } from '@mlblocks/core'
 import { parseTimestamp } from './schemas.js'
 
@@ -35,3 +36,8 @@ export const toRotatedKey = (key: string, row: { keyId: string; userId: string; 
   expiration_date: row.expirationDate?.toISOString() ?? null,
   previous_valid_until: row.previousKeyHash === null ? null : (row.previousValidUntil?.toISOString() ?? null),
 })
+
+/** A rotation may be sent without a body (all its fields are optional): validate it as `{}`. */
+export async function noBodyIsEmpty(request: FastifyRequest): Promise<void> {
+  request.body ??= {}
+}

@@ -7,7 +7,7 @@ import { toApiKeyRecord } from '../services/api-keys.js'
 import { ownerMayCall } from '../services/principal.js'
 import { rotateKey } from './admin-api-keys.js'
 import type { RouteDeps } from './index.js'
-import { keyExpiry, toCreatedKey } from './key-input.js'
+import { keyExpiry, noBodyIsEmpty, toCreatedKey } from './key-input.js'
 import { ApiKeyRecord, CreatedApiKey, Id, KeyName, KeyScope, RotateBody, RotatedApiKey } from './schemas.js'
 
 export const CreateOwnApiKeyBody = Type.Object(
@@ -89,15 +89,16 @@ export const meApiKeyRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, 
   app.post(
     '/me/apikeys/:id/rotate',
     {
+      preValidation: noBodyIsEmpty,
       schema: {
         tags: ['me'],
         operationId: 'rotateOwnApiKey',
         summary: 'Rotate one of your API keys: a new secret under the same key id; the old one works for grace_seconds',
         params: Id,
-        body: Type.Optional(RotateBody),
+        body: RotateBody,
         response: { 200: RotatedApiKey, ...errors, 409: ErrorReply },
       },
     },
-    async (request) => rotateKey({ apiKeys, credentials, audit }, request, request.params.id, request.body?.grace_seconds ?? 0, request.principal!.userId),
+    async (request) => rotateKey({ apiKeys, credentials, audit }, request, request.params.id, request.body.grace_seconds ?? 0, request.principal!.userId),
   )
 }
