@@ -404,3 +404,40 @@ describe('AUTH_SELF_SERVICE_KEYS=false', () => {
     expect(ttl.message).toMatch(/AUTH_MAX_KEY_TTL must be a duration .*AUTH_ENABLED=false/)
   })
 })
+
+describe('the OpenAPI document shows every route of issue 20', () => {
+  let backend: Backend
+  let app: FastifyInstance
+  beforeAll(async () => {
+    backend = await createBackend('embedded')
+    app = await buildAuthServer({ backend })
+  })
+  afterAll(async () => {
+    await app?.close()
+    await backend?.drop()
+  })
+
+  it('with an operationId, a summary, both security schemes and a schema for each status', async () => {
+    type Operation = { operationId?: string; summary?: string; security?: unknown; responses: Record<string, unknown> }
+    const doc = (await app.inject('/docs/json')).json() as { paths: Record<string, Record<string, Operation>> }
+    const routes: Array<[string, string, string, string[]]> = [
+      ['post', '/admin/apikeys', 'createApiKey', ['201', '400', '401', '403', '404', '503']],
+      ['get', '/admin/apikeys', 'listApiKeys', ['200', '400', '401', '403', '503']],
+      ['delete', '/admin/apikeys/{id}', 'revokeApiKey', ['204', '400', '401', '403', '404', '503']],
+      ['post', '/admin/apikeys/{id}/rotate', 'rotateApiKey', ['200', '400', '401', '403', '404', '409', '503']],
+      ['get', '/me/apikeys', 'listOwnApiKeys', ['200', '401', '403', '503']],
+      ['post', '/me/apikeys', 'createOwnApiKey', ['201', '400', '401', '403', '404', '409', '503']],
+      ['delete', '/me/apikeys/{id}', 'revokeOwnApiKey', ['204', '400', '401', '403', '404', '503']],
+      ['post', '/me/apikeys/{id}/rotate', 'rotateOwnApiKey', ['200', '400', '401', '403', '404', '409', '503']],
+      ['post', '/me/password', 'changeOwnPassword', ['200', '400', '401', '403', '429', '503']],
+    ]
+    for (const [method, path, operationId, statuses] of routes) {
+      const op = doc.paths[path]?.[method]
+      expect(op, `${method} ${path}`).toBeDefined()
+      expect(op!.operationId).toBe(operationId)
+      expect(op!.summary).toEqual(expect.any(String))
+      expect(op!.security).toEqual([{ bearer: [] }, { apiKey: [] }])
+      expect(Object.keys(op!.responses).sort(), `${method} ${path}`).toEqual([...statuses].sort())
+    }
+  })
+})
