@@ -87,7 +87,7 @@ describeEachBackend('API keys: scope, self-service, rotation; service accounts; 
 
     it('refuses bad scopes and names with a 400 naming the field', async () => {
       const user = await createUser(app, admin, { username: 'bad-scope' })
-      for (const payload of [{ blocks: [] }, { blocks: ['Not A Block'] }, { name: '' }, { name: 'x'.repeat(65) }, { name: 'tab\there' }]) {
+      for (const payload of [{ blocks: [] }, { blocks: ['Not A Block'] }, { name: '' }, { name: 'x'.repeat(65) }, { name: 'tab\there' }, { name: 'nul\u0000' }]) {
         const res = await as(app, admin)({ method: 'POST', url: '/admin/apikeys', payload: { user_id: user.user_id, ...payload } })
         expect(res.json(), JSON.stringify(payload)).toMatchObject({ statusCode: 400, code: 'MLB_BAD_INPUT', error_message: expect.stringMatching(/body\.(blocks|name)/) })
       }
