@@ -199,6 +199,7 @@ async function main(argv: string[]): Promise<void> {
       throw new Error(`a user named '${username}' already exists (${before.role}${before.disabled ? ', disabled' : ''}): pass --force to make them an active admin with a new password, or choose another name`)
     }
     if (command === 'reset-password' && !before) throw new Error(`no user named '${username}'`)
+    if (before?.role === 'service') throw new Error(`'${username}' is a service account: it has no password and never logs in (it calls blocks with API keys)`)
     const password = await askPassword()
     const existing = await findByUsername(database.db, username!)
     if (command === 'create-admin') {

@@ -67,4 +67,57 @@ export const authErrorCodes = [
   ['MLB_LAST_ADMIN', 409, 'deleting, disabling or demoting the last active admin'],
   ['MLB_RATE_LIMITED', 429, 'too many failed logins (per address, or per username with a back-off capped by AUTH_LOGIN_MAX_BACKOFF), or a credential over its request budget; see Retry-After'],
   ['MLB_UNAVAILABLE', 503, 'the database is unreachable, or too many password checks are queued (see Retry-After)'],
+  ['MLB_BLOCK_NOT_GRANTED', 403, "an API key's scope excludes the block (named), or a self-service key asked for a block its owner may not call"],
+  ['MLB_ADMIN_ONLY', 403, 'a scoped API key on an admin route (admin routes need a login token or an unscoped key)'],
+  ['MLB_TOKEN_REQUIRED', 403, 'an API key on /me/apikeys or /me/password (they need a login token)'],
+  ['MLB_SELF_SERVICE_OFF', 403, '/me/apikeys while AUTH_SELF_SERVICE_KEYS=false'],
+  ['MLB_WRONG_PASSWORD', 403, 'POST /me/password with a wrong current_password'],
+  ['MLB_API_KEY_NOT_LIVE', 409, 'rotating a revoked or expired key'],
+  ['MLB_TOO_MANY_KEYS', 409, 'a self-service key past the limit of live keys per user'],
 ] as const
+
+// Issue 20: scoped, self-service and rotated keys, service accounts, own password.
+
+/** A key whose scope leaves out a block its owner may call. */
+export const KeyScopeExcludes = createError<[string]>(
+  'MLB_BLOCK_NOT_GRANTED',
+  "This API key's scope excludes the block '%s': the key may call only the blocks it was issued for. Use a key whose scope includes it, or issue one.",
+  403,
+)
+/** A self-service key asked for a block its owner may not call. */
+export const ScopeBeyondRights = createError<[string]>(
+  'MLB_BLOCK_NOT_GRANTED',
+  "You may not call the block '%s', so no key of yours can be scoped to it. Leave it out, or ask an admin to grant it to you.",
+  403,
+)
+export const ScopedKeyNotAdmin = createError(
+  'MLB_ADMIN_ONLY',
+  'This API key is scoped to some blocks, so it cannot use admin routes: use a login token, or an API key issued without blocks.',
+  403,
+)
+export const TokenRequired = createError(
+  'MLB_TOKEN_REQUIRED',
+  'Managing your API keys and your password needs a login token (POST /login): an API key cannot do it.',
+  403,
+)
+export const SelfServiceKeysOff = createError(
+  'MLB_SELF_SERVICE_OFF',
+  'Self-service API keys are turned off on this server (AUTH_SELF_SERVICE_KEYS=false): ask an admin to issue or revoke your key.',
+  403,
+)
+export const WrongCurrentPassword = createError(
+  'MLB_WRONG_PASSWORD',
+  'body.current_password is not your current password: nothing was changed.',
+  403,
+)
+export const ApiKeyNotLive = createError<[string, string]>(
+  'MLB_API_KEY_NOT_LIVE',
+  "The API key '%s' is %s, so it cannot be rotated: issue a new key instead.",
+  409,
+)
+export const TooManyKeys = createError<[number]>(
+  'MLB_TOO_MANY_KEYS',
+  'You hold %d live API keys, the most one user may issue themselves: delete one you no longer use first (DELETE /me/apikeys/:id).',
+  409,
+)
+

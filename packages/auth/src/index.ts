@@ -93,6 +93,7 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   app.addHook('onClose', async () => {
     clearInterval(pruning)
     credentials.close()
+    apiKeys.close()
     await audit.flush() // queued security events and usage counters first, then the database
     await usage.close()
     await closeDatabase()
@@ -126,6 +127,7 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
       )
     }
     await preparePasswords()
+    await apiKeys.endGraces() // old secrets of rotated keys whose grace ended while no instance ran
     await apiKeys.loadLegacyPrefixes()
     await database.subscribe?.(
       REVOCATIONS_CHANNEL,
@@ -152,6 +154,7 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   pruning = setInterval(() => {
     void audit.prune(settings.auditRetentionMs).catch((err: unknown) => app.log.error({ err }, 'audit: pruning failed'))
     void usage.prune(settings.auditRetentionMs).catch((err: unknown) => app.log.error({ err }, 'usage: pruning failed'))
+    void apiKeys.endGraces().catch((err: unknown) => app.log.error({ err }, 'auth: could not clear the old secrets of rotated keys'))
   }, 3_600_000)
   usage.start()
   pruning.unref()

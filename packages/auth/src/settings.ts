@@ -35,12 +35,16 @@ export interface AuthOptions extends DeclaredOptions {
   auditRetention?: string
   /** `REDIS_URL`: share login limits and request budgets between instances. Unset: each instance counts its own. */
   redisUrl?: string
+  /** `AUTH_MAX_KEY_TTL`: the latest expiry a self-service key may have, from its creation (`90d`). Unset: no limit. */
+  maxKeyTtl?: string
+  /** `AUTH_SELF_SERVICE_KEYS`: whether users manage their own keys at /me/apikeys. Default true; `false` turns it off (403). */
+  selfServiceKeys?: boolean | string
   /** Environment to read; default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>
 }
 
 /** Declared settings that `resolveSettings` maps by hand (units, checks across settings); any other declared one is passed as read. */
-type Mapped = 'jwtSecret' | 'tokenTtl' | 'databaseUrl' | 'dataDir' | 'adminUsername' | 'adminPassword' | 'cacheTtl' | 'loginMaxBackoff' | 'auditRetention' | 'redisUrl'
+type Mapped = 'jwtSecret' | 'tokenTtl' | 'databaseUrl' | 'dataDir' | 'adminUsername' | 'adminPassword' | 'cacheTtl' | 'loginMaxBackoff' | 'auditRetention' | 'redisUrl' | 'maxKeyTtl'
 
 /** A setting added to `authSettingsDeclaration` arrives here under its key, with no other change. */
 export type AuthSettings = AuthSettingsMapped & Omit<SettingsOf<typeof authSettingsDeclaration>, Mapped>
@@ -57,6 +61,9 @@ export interface AuthSettingsMapped {
   requestRateLimit: number
   auditRetentionMs: number
   redisUrl: string | null
+  /** Null: self-service keys may have any expiry (or none). */
+  maxKeyTtlMs: number | null
+  selfServiceKeys: boolean
 }
 
 export const PASSWORD_MIN = 12
@@ -93,6 +100,22 @@ export const authSettingsDeclaration = {
   requestRateLimit: Setting.integer({ env: 'AUTH_REQUEST_RATE_LIMIT', option: 'requestRateLimit', default: 0, minimum: 0, maximum: 100_000, unit: 'requests per minute', shownDefault: '0 (no budget)', doc: 'Block requests a minute per API key or user.' }),
   auditRetention: Setting.duration({ env: 'AUTH_AUDIT_RETENTION', option: 'auditRetention', default: '90d', minimum: '1h', maximum: '3650d', doc: 'How long security events are kept.' }),
   redisUrl: Setting.text({ env: 'REDIS_URL', option: 'redisUrl', shownDefault: 'unset: each instance counts its own limits', doc: 'Shares login limits and request budgets between instances, e.g. `redis://cache:6379`.' }),
+  maxKeyTtl: Setting.duration({
+    env: 'AUTH_MAX_KEY_TTL',
+    option: 'maxKeyTtl',
+    default: '0',
+    minimum: '0',
+    maximum: '3650d',
+    shownDefault: 'unset: no limit',
+    doc: 'The latest expiry a self-service key may have, counted from its creation (e.g. `90d`); a key asked for without a date gets it. `0`: no limit.',
+  }),
+  selfServiceKeys: Setting.flag({
+    env: 'AUTH_SELF_SERVICE_KEYS',
+    option: 'selfServiceKeys',
+    default: true,
+    problem: 'true or false (or 1, 0)',
+    doc: 'Whether users manage their own keys at `/me/apikeys`; `false` answers 403 there.',
+  }),
   console: Setting.flag({ env: 'AUTH_CONSOLE_ENABLED', option: 'console', default: true, doc: 'Serve the web console at `/console/`; `false` serves none of its files.' }),
 }
 
@@ -116,7 +139,7 @@ export function resolveDatabase(options: Pick<AuthOptions, 'databaseUrl' | 'data
 /** Validates every setting; throws an AuthSettingError for the first bad one. Never echoes a secret. */
 export function resolveSettings(options: AuthOptions = {}): AuthSettings {
   const all = read(options, Object.keys(authSettingsDeclaration) as (keyof typeof authSettingsDeclaration)[])
-  const { jwtSecret, adminUsername: username, adminPassword: password, tokenTtl, cacheTtl, loginMaxBackoff, auditRetention, redisUrl, databaseUrl: _url, dataDir: _dir, ...rest } = all
+  const { jwtSecret, adminUsername: username, adminPassword: password, tokenTtl, cacheTtl, loginMaxBackoff, auditRetention, redisUrl, maxKeyTtl, databaseUrl: _url, dataDir: _dir, ...rest } = all
   if (!jwtSecret || Buffer.byteLength(jwtSecret) < 32) {
     throw new AuthSettingError(
       'AUTH_JWT_SECRET is missing or shorter than 32 bytes: set it to a long random secret (e.g. `openssl rand -base64 48`)',
@@ -155,7 +178,15 @@ export function resolveSettings(options: AuthOptions = {}): AuthSettings {
     loginMaxBackoffMs: loginMaxBackoff,
     auditRetentionMs: auditRetention,
     redisUrl: checkRedisUrl(redisUrl ?? undefined),
+    maxKeyTtlMs: maxKeyTtl === 0 ? null : maxKeyTtl,
   }
+}
+
+/** `true`/`false`/`1`/`0`, as AUTH_ENABLED reads them. */
+function flag(name: string, raw: string): boolean {
+  if (/^(true|1)$/i.test(raw)) return true
+  if (/^(false|0)$/i.test(raw)) return false
+  throw new AuthSettingError(`${name} must be true or false (or 1 or 0); got '${raw.slice(0, 20)}': fix it`)
 }
 
 /**

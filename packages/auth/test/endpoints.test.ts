@@ -150,10 +150,24 @@ describeEachBackend('auth endpoints (%s database)', (backendName) => {
       const res = await as(app, admin)({ method: 'POST', url: '/admin/apikeys', payload: { user_id } })
       expect(res.statusCode).toBe(201)
       const created = res.json()
-      expect(created).toEqual({ api_key: expect.stringMatching(/^mlb_[0-9A-Za-z]{36}$/), key_id: expect.any(String), user_id, expiration_date: null })
+      expect(created).toEqual({ api_key: expect.stringMatching(/^mlb_[0-9A-Za-z]{36}$/), key_id: expect.any(String), user_id, expiration_date: null, name: null, blocks: null })
       const list = await as(app, admin)({ url: `/admin/apikeys?user_id=${user_id}` })
       expect(list.json()).toEqual([
-        { key_id: created.key_id, user_id, prefix: created.api_key.slice(0, 12), expiration_date: null, created_at: expect.any(String), revoked_at: null, last_used_at: null },
+        {
+          key_id: created.key_id,
+          user_id,
+          name: null,
+          prefix: created.api_key.slice(0, 12),
+          blocks: null,
+          expiration_date: null,
+          created_at: expect.any(String),
+          revoked_at: null,
+          last_used_at: null,
+          issued_by: { user_id: expect.any(String), username: 'root' },
+          rotated_at: null,
+          previous_prefix: null,
+          previous_valid_until: null,
+        },
       ])
       expect(list.body).not.toContain(created.api_key)
       expect((await as(app, admin)({ url: '/admin/apikeys' })).json().length).toBeGreaterThanOrEqual(1)

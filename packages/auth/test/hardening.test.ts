@@ -76,7 +76,7 @@ describeEachBackend('a credential change ends the login in flight (%s database)'
   it('an API key for a user deleted meanwhile is a 404 MLB_USER_NOT_FOUND, never a foreign-key error', async () => {
     const created = await s.users.create({ username: 'keyless', password: PASSWORD, role: 'user' })
     await s.users.remove(created.userId)
-    await expect(s.apiKeys.issue(created.userId, null)).rejects.toMatchObject({ code: 'MLB_USER_NOT_FOUND', statusCode: 404 })
+    await expect(s.apiKeys.issue(created.userId, { expirationDate: null })).rejects.toMatchObject({ code: 'MLB_USER_NOT_FOUND', statusCode: 404 })
   })
 
   it('usernames are unique without regard to case, and either case logs in', async () => {
@@ -87,7 +87,7 @@ describeEachBackend('a credential change ends the login in flight (%s database)'
 
   it('refuses random and forged keys without a single database call; a genuine key still takes one lookup', async () => {
     const owner = await s.users.create({ username: 'flooded', password: PASSWORD, role: 'user' })
-    const { key } = await s.apiKeys.issue(owner.userId, null)
+    const { key } = await s.apiKeys.issue(owner.userId, { expirationDate: null })
     expect(key).toMatch(API_KEY_PATTERN)
     expect(hasValidChecksum(key)).toBe(true)
     await s.apiKeys.loadLegacyPrefixes()

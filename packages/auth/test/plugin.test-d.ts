@@ -10,10 +10,12 @@ describe('what @mlblocks/auth merges into fastify', () => {
     expectTypeOf<Principal>().toEqualTypeOf<{
       userId: string
       username: string
-      role: 'admin' | 'user'
+      role: 'admin' | 'user' | 'service'
       blocks: readonly string[]
       via: 'token' | 'api_key'
       credentialId: string
+      scope?: readonly string[] | null
+      keyExpiresAt?: Date | null
     }>()
   })
 

@@ -98,7 +98,7 @@ describeEachBackend('GET /admin/usage (%s)', (backendName) => {
   it('is documented with an operationId, a summary and a schema per status', async () => {
     const doc = (await app.inject({ url: '/docs/json' })).json()
     const op = doc.paths['/admin/usage'].get
-    expect(op.operationId).toBe('getUsage')
+    expect(op.operationId).toBe('get_usage')
     expect(op.summary).toMatch(/per user, API key, block and hour/)
     expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401', '403', '503'])
   })

@@ -57,3 +57,27 @@ it('log in, create a user, issue a key, call a block with it, revoke it', async 
   const text = log.text()
   for (const secret of [ADMIN.password, 'ada-long-password', login.body.token, key.body.api_key]) expect(text).not.toContain(secret)
 })
+
+it('self-service and rotation: ada issues herself a scoped key, rotates it with a grace, revokes it', async () => {
+  // Ada (created above) logs in and issues herself a named key, scoped to one of her blocks.
+  const ada = await call('POST', '/login', { body: { username: 'ada', password: 'ada-long-password' } })
+  const auth = { authorization: `Bearer ${ada.body.token}` }
+  const ci = await call('POST', '/me/apikeys', { headers: auth, body: { name: 'ci', blocks: ['echo'] } })
+  expect(ci.status).toBe(201)
+  const listed = await call('GET', '/me/apikeys', { headers: auth })
+  expect(listed.body).toContainEqual(expect.objectContaining({ key_id: ci.body.key_id, name: 'ci', prefix: ci.body.api_key.slice(0, 12), blocks: ['echo'] }))
+
+  // Rotation without downtime: both secrets work during the grace; the old one says when it stops.
+  const rotated = await call('POST', `/me/apikeys/${ci.body.key_id}/rotate`, { headers: auth, body: { grace_seconds: 600 } })
+  expect(rotated.status).toBe(200)
+  expect(rotated.body.key_id).toBe(ci.body.key_id)
+  const old = await fetch(`${base}/blocks`, { headers: { 'x-api-key': ci.body.api_key } })
+  expect(old.status).toBe(200)
+  expect(old.headers.get('mlblocks-key-expires')).toBe(rotated.body.previous_valid_until)
+  expect((await call('GET', '/blocks', { headers: { 'x-api-key': rotated.body.api_key } })).status).toBe(200)
+
+  // Deleting the key stops both secrets.
+  expect((await call('DELETE', `/me/apikeys/${ci.body.key_id}`, { headers: auth })).status).toBe(204)
+  for (const key of [ci.body.api_key, rotated.body.api_key]) expect((await call('GET', '/blocks', { headers: { 'x-api-key': key } })).status).toBe(401)
+  for (const secret of [ci.body.api_key, rotated.body.api_key]) expect(log.text()).not.toContain(secret)
+})

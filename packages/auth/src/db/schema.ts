@@ -4,7 +4,8 @@ import { bigint, bigserial, boolean, index, integer, pgSchema, primaryKey, small
 /** Auth owns its own Postgres schema, so it never collides with an application's tables. */
 export const authSchema = pgSchema('mlblocks_auth')
 
-export const role = authSchema.enum('role', ['admin', 'user'])
+/** `service`: an account that holds API keys and never logs in (no password). */
+export const role = authSchema.enum('role', ['admin', 'user', 'service'])
 
 export const users = authSchema.table(
   'users',
@@ -12,7 +13,8 @@ export const users = authSchema.table(
   userId: uuid('user_id').primaryKey().defaultRandom(),
   /** Unique without regard to case (the `users_username_lower_idx` index): `Admin` and `admin` cannot both exist. */
   username: text('username').notNull().unique(),
-  hashedPassword: text('hashed_password').notNull(),
+  /** Null for service accounts, which never log in. */
+  hashedPassword: text('hashed_password'),
   role: role('role').notNull().default('user'),
   /** Block names this user may call; `{*}` for all. Admins reach every block whatever this says. */
   blocks: text('blocks').array().notNull().default(sql`'{*}'::text[]`),
@@ -59,6 +61,19 @@ export const apiKeys = authSchema.table(
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
     lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** A label its owner chose (`ci`, `grafana`), shown in listings. */
+    name: text('name'),
+    /** The key's scope: null means all its owner's blocks; either way intersected with the owner's rights at request time. */
+    blocks: text('blocks').array(),
+    /** Who issued it (no foreign key: a key outlives the person who issued it), and their name then. */
+    issuedBy: uuid('issued_by'),
+    issuedByName: text('issued_by_name'),
+    rotatedAt: timestamp('rotated_at', { withTimezone: true }),
+    /** The secret before the last rotation, working until `previous_valid_until` (the grace), then cleared. */
+    previousKeyHash: text('previous_key_hash').unique(),
+    previousPrefix: text('previous_prefix'),
+    previousChecksummed: boolean('previous_checksummed'),
+    previousValidUntil: timestamp('previous_valid_until', { withTimezone: true }),
   },
   (t) => [index('api_keys_user_id_idx').on(t.userId)],
 )

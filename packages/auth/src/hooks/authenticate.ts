@@ -1,10 +1,10 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify'
-import { AdminOnly, BlockForbidden, Unauthorized, Unavailable } from '../errors.js'
+import { AdminOnly, BlockForbidden, KeyScopeExcludes, ScopedKeyNotAdmin, Unauthorized, Unavailable } from '../errors.js'
 import { RETRY_AFTER_S } from '../db/errors.js'
 import { API_KEY_PREFIX } from '../services/api-keys.js'
 import type { Audit } from '../services/audit.js'
 import type { Credentials } from '../services/credentials.js'
-import { mayCall, type Principal } from '../services/principal.js'
+import { isScoped, mayCall, ownerMayCall, type Principal } from '../services/principal.js'
 
 const BEARER = /^Bearer ([!-~]+)$/i
 
@@ -38,9 +38,9 @@ export function authenticate(credentials: Credentials, audit: Audit, block: stri
     const credential = credentialOf(request)
     if (credential === undefined) return done(deny(request, audit))
     const checked = credentials.check(credential)
-    if (!(checked instanceof Promise)) return done(checked ? admit(request, block, checked, audit) : deny(request, audit))
+    if (!(checked instanceof Promise)) return done(checked ? admit(request, reply, block, checked, audit) : deny(request, audit))
     checked.then(
-      (principal) => done(principal ? admit(request, block, principal, audit) : deny(request, audit)),
+      (principal) => done(principal ? admit(request, reply, block, principal, audit) : deny(request, audit)),
       (err: unknown) => {
         if (err instanceof Unavailable) reply.header('retry-after', String(RETRY_AFTER_S)) // the database is down: 503
         done(err as Error)
@@ -54,13 +54,21 @@ function deny(request: FastifyRequest, audit: Audit): Error {
   return new Unauthorized()
 }
 
+/** The response header on requests made with an API key that stops working within a week: when it does. */
+export const KEY_EXPIRES_HEADER = 'mlblocks-key-expires'
+const KEY_EXPIRY_WARNING_MS = 7 * 86_400_000
+
 /** Sets who is calling; on a block's routes (`block`), the 403 error when they may not call it. */
-function admit(request: FastifyRequest, block: string | undefined, principal: Principal, audit: Audit): Error | undefined {
+function admit(request: FastifyRequest, reply: FastifyReply, block: string | undefined, principal: Principal, audit: Audit): Error | undefined {
   request.principal = principal
-  if (principal.role !== 'admin') request.blockAccess = (name) => mayCall(principal, name)
+  if (principal.keyExpiresAt && principal.keyExpiresAt.getTime() - Date.now() < KEY_EXPIRY_WARNING_MS) {
+    reply.header(KEY_EXPIRES_HEADER, principal.keyExpiresAt.toISOString())
+  }
+  if (principal.role !== 'admin' || isScoped(principal)) request.blockAccess = (name) => mayCall(principal, name)
   if (block !== undefined && !mayCall(principal, block)) {
     audit.record(request, { action: 'access.denied', actor: principal, status: 403, target: `block:${block}` })
-    return new BlockForbidden(block)
+    // The owner may call it, the key may not: say that it is the key's scope.
+    return ownerMayCall(principal, block) ? new KeyScopeExcludes(block) : new BlockForbidden(block)
   }
   return undefined
 }
@@ -68,9 +76,11 @@ function admit(request: FastifyRequest, block: string | undefined, principal: Pr
 /** Route-level: only admins past this point (or the given roles: `/metrics` also admits service accounts). */
 export function requireAdmin(audit: Audit, roles: readonly string[] = ['admin']) {
   return async function mlblocksRequireAdmin(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
-    if (request.principal && roles.includes(request.principal.role)) return
-    audit.record(request, { action: 'access.denied', actor: request.principal, status: 403, target: routeOf(request) })
-    throw new AdminOnly()
+    const principal = request.principal
+    if (principal && roles.includes(principal.role) && !isScoped(principal)) return
+    audit.record(request, { action: 'access.denied', actor: principal, status: 403, target: routeOf(request) })
+    // A key scoped to some blocks is for calling them, never for managing users and keys (nor for scraping).
+    throw principal && roles.includes(principal.role) ? new ScopedKeyNotAdmin() : new AdminOnly()
   }
 }
 

@@ -32,7 +32,7 @@ export const adminUsageRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app,
     {
       schema: {
         tags: ['admin'],
-        operationId: 'getUsage',
+        operationId: 'get_usage',
         summary: 'Predict requests and errors per user, API key, block and hour, newest hour first',
         querystring: UsageQuery,
         response: { 200: Type.Array(UsageRecord), 400: ErrorReply, 401: ErrorReply, 403: ErrorReply, 503: ErrorReply },

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { described, ErrorReply } from '@mlblocks/core'
+import { BadInput, described, ErrorReply } from '@mlblocks/core'
 import { LoneSurrogate } from '../errors.js'
 import { adminOnly } from '../hooks/protect-routes.js'
 import { wellFormed } from '../services/passwords.js'
@@ -9,7 +9,13 @@ import type { RouteDeps } from './deps.js'
 import { BlockGrants, Id, NewPassword, Role, Username, UserRecord } from './schemas.js'
 
 export const CreateUserBody = Type.Object(
-  { username: Username, password: NewPassword, role: Role, blocks: Type.Optional(BlockGrants) },
+  {
+    username: Username,
+    /** Required, except for role `service` (which has none). */
+    password: Type.Optional(NewPassword),
+    role: Role,
+    blocks: Type.Optional(BlockGrants),
+  },
   { additionalProperties: false },
 )
 /** SPEC's answer to POST /admin/users: the user record without `disabled` (a new user never is). */
@@ -43,7 +49,12 @@ export const adminUserRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app,
       },
     },
     async (request, reply) => {
-      if (!wellFormed(request.body.password)) throw new LoneSurrogate('body.password')
+      const { password } = request.body
+      if (request.body.role === 'service' && password !== undefined) {
+        throw new BadInput('body.password: a service account has no password and never logs in; leave it out, and issue it API keys (POST /admin/apikeys).')
+      }
+      if (request.body.role !== 'service' && password === undefined) throw new BadInput(`body.password is required for role '${request.body.role}' (only role 'service' has none).`)
+      if (password !== undefined && !wellFormed(password)) throw new LoneSurrogate('body.password')
       const { creation_date, user_id, username, role, blocks } = toUserRecord(await users.create(request.body))
       audit.record(request, { action: 'user.created', actor: request.principal, target: user_id })
       return reply.code(201).send({ user_id, username, creation_date, role, blocks })

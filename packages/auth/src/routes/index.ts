@@ -9,6 +9,8 @@ import { adminUserRoutes } from './admin-users.js'
 import { loginRoute } from './login.js'
 import { logoutRoute } from './logout.js'
 import { meRoute } from './me.js'
+import { meApiKeyRoutes } from './me-api-keys.js'
+import { mePasswordRoute } from './me-password.js'
 
 /** Auth's own routes, each group encapsulated so that its hooks (admin only) stay inside. */
 export const authRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
@@ -29,4 +31,6 @@ export const authRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   await app.register(adminApiKeyRoutes, deps)
   await app.register(adminAuditRoute, deps)
   await app.register(adminUsageRoute, deps)
+  await app.register(meApiKeyRoutes, deps)
+  await app.register(mePasswordRoute, deps)
 }

@@ -2,7 +2,9 @@ import { Type, type Static } from '@sinclair/typebox'
 import { BadInput } from '@mlblocks/core'
 import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN } from '../settings.js'
 
-export const Role = Type.Union([Type.Literal('admin'), Type.Literal('user')])
+export const Role = Type.Union([Type.Literal('admin'), Type.Literal('user'), Type.Literal('service')], {
+  description: '`service`: no password, never logs in, holds API keys.',
+})
 export const Username = Type.String({ pattern: USERNAME_PATTERN, description: '1-64 letters, digits or . _ @ -' })
 export const NewPassword = Type.String({
   minLength: PASSWORD_MIN,
@@ -27,14 +29,68 @@ export const UserRecord = Type.Object({
   disabled: Type.Boolean(),
 })
 
+const DateOrNull = Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+
 export const ApiKeyRecord = Type.Object({
+  key_id: Type.String({ description: 'Stays the same across rotations.' }),
+  user_id: Type.String(),
+  name: Type.Union([Type.String(), Type.Null()]),
+  prefix: Type.String({ description: 'The first characters of the key, to tell keys apart.' }),
+  blocks: Type.Union([Type.Array(Type.String()), Type.Null()], { description: "The key's scope; null: all its owner's blocks. Always within the owner's current rights." }),
+  expiration_date: DateOrNull,
+  created_at: Type.String({ format: 'date-time' }),
+  revoked_at: DateOrNull,
+  last_used_at: DateOrNull,
+  issued_by: Type.Union([Type.Object({ user_id: Type.Union([Type.String(), Type.Null()]), username: Type.String() }), Type.Null()], {
+    description: 'Who issued it (null for keys issued before this was recorded).',
+  }),
+  rotated_at: DateOrNull,
+  previous_prefix: Type.Union([Type.String(), Type.Null()], { description: 'The old secret of the last rotation, while its grace lasts.' }),
+  previous_valid_until: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the old secret stops working.' }),
+})
+
+/** A key's scope: block names (or `["*"]`: all of its owner's). */
+export const KeyScope = Type.Array(Type.String({ pattern: '^(\\*|[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)$' }), {
+  minItems: 1,
+  maxItems: 1000,
+  description: 'The blocks this key may call, within its owner\'s rights at each request; ["*"] or absent: all of the owner\'s.',
+})
+export const KeyName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\u0000-\\u001f\\u007f]+$', description: 'A label: 1-64 characters, no control characters.' })
+
+export const CreatedApiKey = Type.Object({
+  api_key: Type.String({ description: 'Shown this once: store it now.' }),
   key_id: Type.String(),
   user_id: Type.String(),
-  prefix: Type.String({ description: 'The first characters of the key, to tell keys apart.' }),
-  expiration_date: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-  created_at: Type.String({ format: 'date-time' }),
-  revoked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-  last_used_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  expiration_date: DateOrNull,
+  name: Type.Union([Type.String(), Type.Null()]),
+  blocks: Type.Union([Type.Array(Type.String()), Type.Null()]),
+}, {
+  examples: [
+    {
+      api_key: 'mlb_ExampleOnlyNotAKey000000000000000000',
+      key_id: '9b0e6c1d-52a4-4f3e-8d27-6a1f0c4b7e93',
+      user_id: '3f1c9a52-7b2e-4d1a-9c55-0e8a4b6f2d17',
+      expiration_date: '2027-06-30T00:00:00.000Z',
+      name: 'nightly-etl',
+      blocks: ['zero-shot-classification'],
+    },
+  ],
+})
+
+export const RotateBody = Type.Object(
+  {
+    grace_seconds: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 86_400, description: 'How long the old secret keeps working (0 to 86400 seconds). Default 0: it stops now.' }),
+    ),
+  },
+  { additionalProperties: false },
+)
+export const RotatedApiKey = Type.Object({
+  api_key: Type.String({ description: 'The new secret, shown this once.' }),
+  key_id: Type.String({ description: 'The same key id as before.' }),
+  user_id: Type.String(),
+  expiration_date: DateOrNull,
+  previous_valid_until: DateOrNull,
 })
 
 /**

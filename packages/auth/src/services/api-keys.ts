@@ -1,9 +1,9 @@
 import { createHash, randomInt } from 'node:crypto'
 import { crc32 } from 'node:zlib'
-import { and, desc, eq, isNull, sql } from 'drizzle-orm'
+import { and, count, desc, eq, gt, isNull, or, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
-import { apiKeys, users, type ApiKeyRow } from '../db/schema.js'
-import { ApiKeyNotFound, UserNotFound } from '../errors.js'
+import { apiKeys, auditEvents, users, type ApiKeyRow } from '../db/schema.js'
+import { ApiKeyNotFound, ApiKeyNotLive, TooManyKeys, UserNotFound } from '../errors.js'
 import type { Principal } from './principal.js'
 
 export const API_KEY_PREFIX = 'mlb_'
@@ -48,16 +48,40 @@ export function hasValidChecksum(key: string): boolean {
 
 export const hashApiKey = (key: string): string => createHash('sha256').update(key).digest('hex')
 
+/** The longest grace a rotation may give the old secret: a day. */
+export const MAX_GRACE_SECONDS = 86_400
+/** Live keys one user may hold through self-service (admins may issue more). */
+export const MAX_OWN_KEYS = 100
+
 /** What listings show of a key: never the key or its hash. */
 export const toApiKeyRecord = (k: ApiKeyRow) => ({
   key_id: k.keyId,
   user_id: k.userId,
+  name: k.name,
   prefix: k.prefix,
+  blocks: k.blocks,
   expiration_date: k.expirationDate?.toISOString() ?? null,
   created_at: k.createdAt.toISOString(),
   revoked_at: k.revokedAt?.toISOString() ?? null,
   last_used_at: k.lastUsedAt?.toISOString() ?? null,
+  issued_by: k.issuedByName === null ? null : { user_id: k.issuedBy, username: k.issuedByName },
+  rotated_at: k.rotatedAt?.toISOString() ?? null,
+  previous_prefix: k.previousKeyHash === null ? null : k.previousPrefix,
+  previous_valid_until: k.previousKeyHash === null ? null : (k.previousValidUntil?.toISOString() ?? null),
 })
+
+/** What a new key is issued with. */
+export interface NewKey {
+  expirationDate: Date | null
+  name?: string | null
+  /** The scope: null means all of the owner's blocks. */
+  blocks?: readonly string[] | null
+  issuedBy?: { userId: string; username: string } | null
+}
+
+/** The scope as stored: `["*"]` (or nothing) is all the owner's (null); names deduplicated and sorted. */
+export const normalizeScope = (blocks: readonly string[] | null | undefined): string[] | null =>
+  !blocks || blocks.includes('*') ? null : [...new Set(blocks)].sort()
 
 /** A key's row and its user by the key's hash, built once: every first use of a key runs it. */
 const liveKey = (db: Db) =>
@@ -65,11 +89,36 @@ const liveKey = (db: Db) =>
     .select({ key: apiKeys, user: users })
     .from(apiKeys)
     .innerJoin(users, eq(users.userId, apiKeys.userId))
-    .where(and(eq(apiKeys.keyHash, sql.placeholder('keyHash')), isNull(apiKeys.revokedAt)))
+    // The current secret, or the one before a rotation while its grace lasts: both by a unique index.
+    .where(
+      and(
+        or(eq(apiKeys.keyHash, sql.placeholder('keyHash')), and(eq(apiKeys.previousKeyHash, sql.placeholder('keyHash')), gt(apiKeys.previousValidUntil, sql`now()`))),
+        isNull(apiKeys.revokedAt),
+      ),
+    )
     .prepare('mlblocks_auth_live_key')
 
 export class ApiKeys {
   constructor(private readonly db: Db) {}
+
+  /** Timers that clear old secrets at the end of their grace (see endGraces). */
+  readonly #graceTimers = new Set<NodeJS.Timeout>()
+
+  /** Runs endGraces once a rotation's grace is over (plus a second); `onError` gets a failure. */
+  scheduleGraceEnd(graceSeconds: number, onError: (err: unknown) => void): void {
+    const timer = setTimeout(() => {
+      this.#graceTimers.delete(timer)
+      void this.endGraces().catch(onError)
+    }, graceSeconds * 1000 + 1000)
+    timer.unref()
+    this.#graceTimers.add(timer)
+  }
+
+  /** Stops the grace timers (the server closes; the next start, or the hourly sweep, clears what is left). */
+  close(): void {
+    for (const timer of this.#graceTimers) clearTimeout(timer)
+    this.#graceTimers.clear()
+  }
 
   #liveKey: ReturnType<typeof liveKey> | undefined
   /**
@@ -83,14 +132,16 @@ export class ApiKeys {
   /** Loads the prefixes of the live keys issued before the checksum (at start, and after a user's keys were revoked). */
   async loadLegacyPrefixes(): Promise<void> {
     const rows = await this.db
-      .select({ keyId: apiKeys.keyId, prefix: apiKeys.prefix })
+      .select({ keyId: apiKeys.keyId, prefix: apiKeys.prefix, checksummed: apiKeys.checksummed, previousPrefix: apiKeys.previousPrefix, previousChecksummed: apiKeys.previousChecksummed })
       .from(apiKeys)
-      .where(and(eq(apiKeys.checksummed, false), isNull(apiKeys.revokedAt)))
+      // An old key rotated with a grace: its old secret works (and is worth a lookup) until the grace ends.
+      .where(and(or(eq(apiKeys.checksummed, false), and(eq(apiKeys.previousChecksummed, false), gt(apiKeys.previousValidUntil, sql`now()`))), isNull(apiKeys.revokedAt)))
     this.#legacy.clear()
     this.#legacyPrefixes.clear()
     for (const row of rows) {
-      this.#legacy.set(row.keyId, row.prefix)
-      this.#legacyPrefixes.set(row.prefix, (this.#legacyPrefixes.get(row.prefix) ?? 0) + 1)
+      const prefix = row.checksummed ? row.previousPrefix! : row.prefix
+      this.#legacy.set(row.keyId, prefix)
+      this.#legacyPrefixes.set(prefix, (this.#legacyPrefixes.get(prefix) ?? 0) + 1)
     }
   }
 
@@ -121,16 +172,43 @@ export class ApiKeys {
    * Written only if the user still exists, in one statement: a deletion in flight is a 404, not a
    * foreign-key error.
    */
-  async issue(userId: string, expirationDate: Date | null): Promise<{ key: string; row: Pick<ApiKeyRow, 'keyId' | 'userId' | 'expirationDate'> }> {
+  async issue(userId: string, input: NewKey): Promise<{ key: string; row: ApiKeyRow }> {
     const key = generateApiKey()
-    const written = await this.db.execute<{ key_id: string }>(sql`insert into ${apiKeys} (user_id, key_hash, prefix, expiration_date)
-      select ${users.userId}, ${hashApiKey(key)}, ${key.slice(0, PREFIX_SHOWN)}, ${expirationDate?.toISOString() ?? null}::timestamptz from ${users}
+    const blocks = normalizeScope(input.blocks)
+    const written = await this.db.execute<{ key_id: string }>(sql`insert into ${apiKeys} (user_id, key_hash, prefix, expiration_date, name, blocks, issued_by, issued_by_name)
+      select ${users.userId}, ${hashApiKey(key)}, ${key.slice(0, PREFIX_SHOWN)}, ${input.expirationDate?.toISOString() ?? null}::timestamptz,
+        ${input.name ?? null}, ${blocks === null ? null : sql`${`{${blocks.join(',')}}`}::text[]`}, ${input.issuedBy?.userId ?? null}::uuid, ${input.issuedBy?.username ?? null}
+      from ${users}
       where ${users.userId} = ${userId}::uuid
       for share
       returning key_id`)
-    const [row] = written as unknown as Array<{ key_id: string }>
-    if (!row) throw new UserNotFound(userId)
-    return { key, row: { keyId: row.key_id, userId, expirationDate } }
+    const [created] = written as unknown as Array<{ key_id: string }>
+    if (!created) throw new UserNotFound(userId)
+    return { key, row: await this.get(created.key_id) }
+  }
+
+  /**
+   * A self-service key: as `issue`, and only while the owner holds fewer than MAX_OWN_KEYS live keys.
+   * The owner's row is locked first, so that concurrent requests cannot both pass the count.
+   */
+  async issueOwn(userId: string, input: NewKey): Promise<{ key: string; row: ApiKeyRow }> {
+    return this.db.transaction(async (tx) => {
+      const [owner] = await tx.select({ id: users.userId }).from(users).where(eq(users.userId, userId)).for('update')
+      if (!owner) throw new UserNotFound(userId)
+      const [live] = await tx
+        .select({ n: count() })
+        .from(apiKeys)
+        .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt), or(isNull(apiKeys.expirationDate), gt(apiKeys.expirationDate, sql`now()`))))
+      if ((live?.n ?? 0) >= MAX_OWN_KEYS) throw new TooManyKeys(MAX_OWN_KEYS)
+      return new ApiKeys(tx as unknown as Db).issue(userId, input)
+    })
+  }
+
+  async get(keyId: string, ownerId?: string): Promise<ApiKeyRow> {
+    const [row] = await this.db.select().from(apiKeys).where(eq(apiKeys.keyId, keyId))
+    // Another user's key is as unknown as a key that never existed: a 404, never a 403.
+    if (!row || (ownerId !== undefined && row.userId !== ownerId)) throw new ApiKeyNotFound(keyId)
+    return row
   }
 
   list(userId?: string): Promise<ApiKeyRow[]> {
@@ -138,20 +216,69 @@ export class ApiKeys {
     return (userId ? query.where(eq(apiKeys.userId, userId)) : query).orderBy(desc(apiKeys.createdAt))
   }
 
-  /** Revokes a key; revoking it again is harmless. Returns its owner. */
-  async revoke(keyId: string): Promise<string> {
-    const [row] = await this.db.select().from(apiKeys).where(eq(apiKeys.keyId, keyId))
-    if (!row) throw new ApiKeyNotFound(keyId)
+  /** Revokes a key (of `ownerId` only, when given: another's is a 404); revoking it again is harmless. Returns its owner. */
+  async revoke(keyId: string, ownerId?: string): Promise<string> {
+    const row = await this.get(keyId, ownerId)
     await this.db.update(apiKeys).set({ revokedAt: new Date() }).where(and(eq(apiKeys.keyId, keyId), isNull(apiKeys.revokedAt)))
     return row.userId
+  }
+
+  /**
+   * A new secret under the same key id (of `ownerId` only, when given). The old secret keeps working
+   * for `graceSeconds` (0: it stops now), on every instance, since the lookup compares the grace
+   * with the database's clock; rotating again ends an earlier grace at once. Revoked or expired keys
+   * are not rotated (409).
+   */
+  async rotate(keyId: string, graceSeconds: number, ownerId?: string): Promise<{ key: string; row: ApiKeyRow }> {
+    const key = generateApiKey()
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.select().from(apiKeys).where(eq(apiKeys.keyId, keyId)).for('update')
+      if (!row || (ownerId !== undefined && row.userId !== ownerId)) throw new ApiKeyNotFound(keyId)
+      if (row.revokedAt) throw new ApiKeyNotLive(keyId, 'revoked')
+      if (row.expirationDate && row.expirationDate.getTime() <= Date.now()) throw new ApiKeyNotLive(keyId, 'expired')
+      const grace = graceSeconds > 0
+      const [rotated] = await tx
+        .update(apiKeys)
+        .set({
+          previousKeyHash: grace ? row.keyHash : null,
+          previousPrefix: grace ? row.prefix : null,
+          previousChecksummed: grace ? row.checksummed : null,
+          previousValidUntil: grace ? sql`now() + make_interval(secs => ${graceSeconds}::double precision)` : null,
+          keyHash: hashApiKey(key),
+          prefix: key.slice(0, PREFIX_SHOWN),
+          checksummed: true,
+          rotatedAt: sql`now()`,
+        })
+        .where(eq(apiKeys.keyId, keyId))
+        .returning()
+      return { key, row: rotated! }
+    })
+  }
+
+  /**
+   * Clears the old secrets whose grace is over (they stopped working at its end already: the lookup
+   * compares it) and records `api_key.grace_ended` for each, in one statement: of several
+   * instances, one records it. Returns the key ids.
+   */
+  async endGraces(): Promise<string[]> {
+    const ended = await this.db.execute<{ target: string }>(sql`with ended as (
+        update ${apiKeys} set previous_key_hash = null, previous_prefix = null, previous_checksummed = null, previous_valid_until = null
+        where previous_valid_until <= now() returning key_id, user_id)
+      insert into ${auditEvents} (action, target) select 'api_key.grace_ended', key_id::text from ended
+      returning target`)
+    return (ended as unknown as Array<{ target: string }>).map((r) => r.target)
   }
 
   /** Found by the hash's unique index: the lookup time tells nothing about the key. */
   async verify(key: string): Promise<{ principal: Principal; expiresAt: Date | null } | null> {
     if (!this.mayExist(key)) return null // no query for a random or forged key
-    const [row] = await (this.#liveKey ??= liveKey(this.db)).execute({ keyHash: hashApiKey(key) })
+    const keyHash = hashApiKey(key)
+    const [row] = await (this.#liveKey ??= liveKey(this.db)).execute({ keyHash })
     const now = Date.now()
     if (!row || row.user.disabled || (row.key.expirationDate && row.key.expirationDate.getTime() <= now)) return null
+    // The old secret of a rotation stops at the end of its grace (or the key's expiry, if sooner).
+    const graceEnd = row.key.keyHash === keyHash ? null : row.key.previousValidUntil
+    const expiresAt = graceEnd && (!row.key.expirationDate || graceEnd < row.key.expirationDate) ? graceEnd : row.key.expirationDate
     // Only on a cache miss, and at most once a minute per key: a write per request would cost more
     // than the lookup it follows (with AUTH_CACHE_TTL=0, say).
     if (!row.key.lastUsedAt || now - row.key.lastUsedAt.getTime() >= LAST_USED_PRECISION_MS) {
@@ -159,8 +286,17 @@ export class ApiKeys {
     }
     const { user } = row
     return {
-      principal: { userId: user.userId, username: user.username, role: user.role, blocks: user.blocks, via: 'api_key', credentialId: row.key.keyId },
-      expiresAt: row.key.expirationDate,
+      principal: {
+        userId: user.userId,
+        username: user.username,
+        role: user.role,
+        blocks: user.blocks,
+        via: 'api_key',
+        credentialId: row.key.keyId,
+        scope: row.key.blocks,
+        keyExpiresAt: expiresAt,
+      },
+      expiresAt,
     }
   }
 }

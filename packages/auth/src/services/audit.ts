@@ -16,6 +16,9 @@ export const AUDIT_ACTIONS = [
   'api_key.issued',
   'api_key.revoked',
   'access.denied',
+  'api_key.rotated',
+  'api_key.grace_ended',
+  'user.password_changed',
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 

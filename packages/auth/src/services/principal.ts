@@ -9,12 +9,32 @@ export interface Principal {
   via: 'token' | 'api_key'
   /** The token id (JWT `jti`) or the API key id. */
   credentialId: string
+  /** API keys: the key's scope (`blocks`), null (or absent) meaning all of its owner's. Tokens: absent. */
+  scope?: readonly string[] | null
+  /** API keys: when this secret stops working (its expiry, or the end of a rotation's grace); null: never. */
+  keyExpiresAt?: Date | null
 }
 
-/** Admins reach every block; a user the blocks granted to them, `*` meaning all. */
-export function mayCall(principal: Pick<Principal, 'role' | 'blocks'>, block: string): boolean {
+/** The owner's own rights: admins reach every block; a user the blocks granted to them, `*` meaning all. */
+export function ownerMayCall(principal: Pick<Principal, 'role' | 'blocks'>, block: string): boolean {
   return principal.role === 'admin' || principal.blocks.includes('*') || principal.blocks.includes(block)
 }
+
+/** Whether a key's scope (null: all of its owner's) lets it call `block`. */
+export const scopeAllows = (scope: readonly string[] | null | undefined, block: string): boolean => !scope || scope.includes(block)
+
+/**
+ * THE rule for calling a block: the owner's current rights, and for an API key also its scope. A
+ * key's rights are therefore `key.blocks` (null: all the owner's) ∩ the owner's rights, evaluated at
+ * request time (the principal is the owner as the database has them now; a change of grants drops
+ * every cached principal of that owner, on every instance). Group rights feed `ownerMayCall`.
+ */
+export function mayCall(principal: Pick<Principal, 'role' | 'blocks' | 'scope'>, block: string): boolean {
+  return ownerMayCall(principal, block) && scopeAllows(principal.scope, block)
+}
+
+/** Whether a principal is limited to some blocks beyond its owner's rights (a scoped API key). */
+export const isScoped = (principal: Pick<Principal, 'scope'>): boolean => Array.isArray(principal.scope)
 
 /** SPEC's `user_details`. */
 export const toUserDetails = (u: Pick<UserRow, 'userId' | 'username' | 'role' | 'blocks'>) => ({

@@ -1,4 +1,5 @@
 import { and, asc, count, eq, isNull, sql } from 'drizzle-orm'
+import { BadInput } from '@mlblocks/core'
 import type { Db } from '../db/client.js'
 import { LOCK } from '../db/migrate.js'
 import { apiKeys, tokens, users, type Role, type UserRow } from '../db/schema.js'
@@ -9,7 +10,8 @@ import { checkPassword, hashPassword } from './passwords.js'
 
 export interface NewUser {
   username: string
-  password: string
+  /** Absent only for role `service`, which never logs in. */
+  password?: string
   role: Role
   blocks?: readonly string[]
 }
@@ -45,7 +47,7 @@ export class Users {
   #userNamed: ReturnType<typeof userNamed> | undefined
 
   async create(input: NewUser): Promise<UserRow> {
-    const hashedPassword = await hashPassword(input.password)
+    const hashedPassword = input.password === undefined ? null : await hashPassword(input.password)
     try {
       const [row] = await this.db
         .insert(users)
@@ -75,8 +77,9 @@ export class Users {
    */
   async login(username: string, password: string): Promise<{ user: UserRow | null; account: UserRow | null }> {
     const [row] = await (this.#userNamed ??= userNamed(this.db)).execute({ username })
-    const ok = await checkPassword(row?.hashedPassword, password)
-    return { user: ok && row && !row.disabled ? row : null, account: row ?? null }
+    // A service account has no password: it is checked against the dummy hash, and always fails.
+    const ok = await checkPassword(row?.hashedPassword ?? undefined, password)
+    return { user: ok && row && !row.disabled && row.role !== 'service' ? row : null, account: row ?? null }
   }
 
   /**
@@ -90,7 +93,8 @@ export class Users {
       await tx.execute(sql`select pg_advisory_xact_lock(${LOCK.admins})`)
       const [current] = await tx.select().from(users).where(eq(users.userId, userId))
       if (!current) throw new UserNotFound(userId)
-      const losesAdmin = isActiveAdmin(current) && (changes.role === 'user' || changes.disabled === true)
+      checkServiceChange(current, changes)
+      const losesAdmin = isActiveAdmin(current) && ((changes.role !== undefined && changes.role !== 'admin') || changes.disabled === true)
       if (losesAdmin && (await activeAdmins(tx)) <= 1) throw new LastAdmin()
       const [updated] = await tx
         .update(users)
@@ -108,6 +112,31 @@ export class Users {
       if (roleChanged || disabled || hashedPassword !== undefined) await revokeAll(tx, userId)
       return updated!
     })
+    this.onChanged(userId)
+    return row
+  }
+
+  /**
+   * `POST /me/password`: the current password must be right (null when it is not). The new one is
+   * stored, the user's credentials_version bumped and every login token of theirs revoked, in one
+   * transaction that applies only if nobody changed the user since the check (else null too). API
+   * keys stay: they are managed apart (an admin's reset still revokes them).
+   */
+  async changeOwnPassword(userId: string, current: string, next: string): Promise<UserRow | 'wrong' | 'changed'> {
+    const before = await this.get(userId)
+    if (!(await checkPassword(before.hashedPassword ?? undefined, current)) || before.hashedPassword === null) return 'wrong'
+    const hashedPassword = await hashPassword(next)
+    const row = await this.db.transaction(async (tx) => {
+      const [updated] = await tx
+        .update(users)
+        .set({ hashedPassword, credentialsVersion: sql`${users.credentialsVersion} + 1` })
+        .where(and(eq(users.userId, userId), eq(users.credentialsVersion, before.credentialsVersion), eq(users.disabled, false)))
+        .returning()
+      if (!updated) return null
+      await tx.update(tokens).set({ revokedAt: new Date() }).where(and(eq(tokens.userId, userId), isNull(tokens.revokedAt)))
+      return updated
+    })
+    if (!row) return 'changed'
     this.onChanged(userId)
     return row
   }
@@ -145,6 +174,16 @@ export class Users {
       await tx.insert(users).values({ username: admin.username, hashedPassword, role: 'admin', blocks: ['*'] })
       return 'created'
     })
+  }
+}
+
+/** A service account never gets a password, and no account becomes one or stops being one (create a new account instead). */
+function checkServiceChange(current: UserRow, changes: UserChanges): void {
+  if (changes.role !== undefined && (changes.role === 'service') !== (current.role === 'service')) {
+    throw new BadInput(`body.role: an account cannot become a service account or stop being one (this one is '${current.role}'): create a new account with role '${changes.role}' instead.`)
+  }
+  if (current.role === 'service' && changes.password !== undefined) {
+    throw new BadInput('body.password: a service account has no password and never logs in; it calls blocks with the API keys an admin issues to it.')
   }
 }
 
