@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ErrorReply } from '@mlblocks/core'
+import { described, ErrorReply } from '@mlblocks/core'
 import { adminOnly } from '../hooks/protect-routes.js'
 import type { RouteDeps } from './deps.js'
 import { parseTimestamp } from './schemas.js'
@@ -35,7 +35,7 @@ export const adminUsageRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app,
         operationId: 'get_usage',
         summary: 'Predict requests and errors per user, API key, block and hour, newest hour first',
         querystring: UsageQuery,
-        response: { 200: Type.Array(UsageRecord), 400: ErrorReply, 401: ErrorReply, 403: ErrorReply, 503: ErrorReply },
+        response: { 200: described(Type.Array(UsageRecord), 'Requests and errors per user, key, block and hour.'), 400: ErrorReply, 401: ErrorReply, 403: ErrorReply, 503: ErrorReply },
       },
     },
     async (request) => {

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest, onRequestHookHandler } from 'fastify'
-import { ErrorReply } from '@mlblocks/core'
+import { described, ErrorReply } from '@mlblocks/core'
 import { ScopeBeyondRights, SelfServiceKeysOff, TokenRequired } from '../errors.js'
 import { toApiKeyRecord } from '../services/api-keys.js'
 import { ownerMayCall } from '../services/principal.js'
@@ -46,7 +46,7 @@ export const meApiKeyRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, 
 
   app.get(
     '/me/apikeys',
-    { schema: { tags: ['me'], operationId: 'list_own_api_keys', summary: 'List your own API keys (prefixes only)', response: { 200: Type.Array(ApiKeyRecord) } } },
+    { schema: { tags: ['me'], operationId: 'list_own_api_keys', summary: 'List your own API keys (prefixes only)', response: { 200: described(Type.Array(ApiKeyRecord), 'Your keys, each with its prefix: never a key or its hash.') } } },
     async (request) => (await apiKeys.list(request.principal!.userId)).map(toApiKeyRecord),
   )
 
@@ -58,7 +58,7 @@ export const meApiKeyRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, 
         operationId: 'create_own_api_key',
         summary: 'Issue yourself an API key, optionally scoped to some of your blocks',
         body: CreateOwnApiKeyBody,
-        response: { 201: CreatedApiKey, ...errors, 409: ErrorReply },
+        response: { 201: described(CreatedApiKey, 'Your new key: api_key is shown this once and only its hash is kept.'), ...errors, 409: ErrorReply },
       },
     },
     async (request, reply) => {
@@ -77,7 +77,7 @@ export const meApiKeyRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, 
 
   app.delete(
     '/me/apikeys/:id',
-    { schema: { tags: ['me'], operationId: 'revoke_own_api_key', summary: 'Revoke one of your API keys', params: Id, response: { 204: Type.Null(), ...errors } } },
+    { schema: { tags: ['me'], operationId: 'revoke_own_api_key', summary: 'Revoke one of your API keys', params: Id, response: { 204: Type.Null({ description: 'The key stops working, on every instance.' }), ...errors } } },
     async (request, reply) => {
       await apiKeys.revoke(request.params.id, request.principal!.userId)
       credentials.forgetCredential(request.params.id)
@@ -96,7 +96,7 @@ export const meApiKeyRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, 
         summary: 'Rotate one of your API keys: a new secret under the same key id; the old one works for grace_seconds',
         params: Id,
         body: RotateBody,
-        response: { 200: RotatedApiKey, ...errors, 409: ErrorReply },
+        response: { 200: described(RotatedApiKey, 'The new secret under the same key_id, shown this once; the old one works until previous_valid_until.'), ...errors, 409: ErrorReply },
       },
     },
     async (request) => rotateKey({ apiKeys, credentials, audit }, request, request.params.id, request.body.grace_seconds ?? 0, request.principal!.userId),

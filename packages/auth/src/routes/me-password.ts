@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { BadInput, ErrorReply } from '@mlblocks/core'
+import { BadInput, described, ErrorReply } from '@mlblocks/core'
 import { LoneSurrogate, RateLimited, Unauthorized, WrongCurrentPassword } from '../errors.js'
 import type { Outcome } from '../services/login-limits.js'
 import { wellFormed } from '../services/passwords.js'
@@ -29,7 +29,7 @@ export const mePasswordRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app,
         operationId: 'change_own_password',
         summary: 'Change your password: answers a fresh token and revokes every other token of yours',
         body: ChangePasswordBody,
-        response: { 200: LoginReply, 400: ErrorReply, 429: ErrorReply },
+        response: { 200: described(LoginReply, 'A fresh token: every token issued before it, the one that asked included, is revoked.'), 400: ErrorReply, 429: ErrorReply },
       },
     },
     async (request, reply) => {
