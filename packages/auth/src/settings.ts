@@ -29,6 +29,10 @@ export interface AuthOptions {
   requestRateLimit?: number | string
   /** `AUTH_AUDIT_RETENTION`: how long security events are kept. Default `90d`. */
   auditRetention?: string
+  /** `AUTH_PUBLIC_BLOCKS`: blocks anyone may list and call without a credential (comma-separated in the environment). Default none. */
+  publicBlocks?: string | readonly string[]
+  /** `AUTH_ANONYMOUS_RATE_LIMIT`: predictions per minute per client address for callers without a credential. Default 30. */
+  anonymousRateLimit?: number | string
   /** `REDIS_URL`: share login limits and request budgets between instances. Unset: each instance counts its own. */
   redisUrl?: string
   /** Environment to read; default `process.env`. */
@@ -47,6 +51,8 @@ export interface AuthSettings {
   requestRateLimit: number
   auditRetentionMs: number
   redisUrl: string | null
+  publicBlocks: string[]
+  anonymousRateLimit: number
 }
 
 export const PASSWORD_MIN = 12
@@ -132,6 +138,8 @@ export function resolveSettings(options: AuthOptions = {}): AuthSettings {
     requestRateLimit: count('AUTH_REQUEST_RATE_LIMIT', pick('AUTH_REQUEST_RATE_LIMIT', options.requestRateLimit) ?? '0', 0, 'requests per minute'),
     auditRetentionMs: duration('AUTH_AUDIT_RETENTION', pick('AUTH_AUDIT_RETENTION', options.auditRetention) ?? '90d', 3_600_000, 3650 * 86_400_000),
     redisUrl: checkRedisUrl(pick('REDIS_URL', options.redisUrl)),
+    publicBlocks: publicBlocks(pick('AUTH_PUBLIC_BLOCKS', Array.isArray(options.publicBlocks) ? options.publicBlocks.join(',') : (options.publicBlocks as string | undefined))),
+    anonymousRateLimit: count('AUTH_ANONYMOUS_RATE_LIMIT', pick('AUTH_ANONYMOUS_RATE_LIMIT', options.anonymousRateLimit) ?? '30', 1, 'predictions per minute'),
   }
 }
 
@@ -164,6 +172,19 @@ export function duration(name: string, raw: string, minMs: number, maxMs: number
     throw new AuthSettingError(`${name} must be a duration like 30s, 15m, 1h or 2d, from ${minMs / 1000}s to ${maxMs / 1000}s; got '${raw}': fix it`)
   }
   return ms
+}
+
+const BLOCK_NAME = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/
+
+/** `a,b`: block names (that each is a block of this server is checked once the blocks are known). */
+function publicBlocks(raw: string | undefined): string[] {
+  if (!raw) return []
+  const names = raw.split(',').map((name) => name.trim())
+  const bad = names.find((name) => !BLOCK_NAME.test(name))
+  if (bad !== undefined) {
+    throw new AuthSettingError(`AUTH_PUBLIC_BLOCKS must be block names separated by commas (no \`*\`: name each public block); got '${bad.slice(0, 64)}': fix it, or unset it to keep every block private`)
+  }
+  return [...new Set(names)]
 }
 
 function checkRedisUrl(url: string | undefined): string | null {

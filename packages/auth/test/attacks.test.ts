@@ -131,12 +131,19 @@ describeEachBackend('auth under attack (%s database)', (backendName) => {
         ['GET', '/admin/apikeys', undefined],
         ['DELETE', '/admin/apikeys/00000000-0000-4000-8000-000000000000', undefined],
         ['GET', '/admin/audit', undefined],
+        ['POST', '/admin/groups', { name: 'mine', blocks: ['*'] }],
+        ['GET', '/admin/groups', undefined],
+        ['PATCH', '/admin/groups/00000000-0000-4000-8000-000000000000', { blocks: ['*'] }],
+        ['DELETE', '/admin/groups/00000000-0000-4000-8000-000000000000', undefined],
+        ['PUT', `/admin/groups/00000000-0000-4000-8000-000000000000/members/${user.user_id}`, undefined],
+        ['POST', '/admin/access/check', { user_id: user.user_id, block: 'other' }],
+        ['GET', '/admin/routes', undefined],
       ]
       for (const [method, url, payload] of attempts) {
         const res = await as(app, token)({ method: method as 'GET', url, ...(payload === undefined ? {} : { payload: payload as object }) })
-        expect(res.json()).toEqual(err(403, 'MLB_FORBIDDEN'))
+        expect(res.json(), `${method} ${url}`).toEqual(err(403, 'MLB_ADMIN_ONLY'))
       }
-      expect((await as(app, token)({ method: 'POST', url: '/blocks/other/predict', payload: { text: 'x' } })).json()).toEqual(err(403, 'MLB_FORBIDDEN'))
+      expect((await as(app, token)({ method: 'POST', url: '/blocks/other/predict', payload: { text: 'x' } })).json()).toEqual(err(403, 'MLB_BLOCK_NOT_GRANTED'))
       expect(await snapshot()).toBe(before)
 
       const rootId = decode(admin).sub

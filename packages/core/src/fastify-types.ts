@@ -29,8 +29,14 @@ export interface MlblocksDecorator {
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** Open to everyone, even with an access-control plugin on (health, docs, login). */
+    /** Open to everyone, even with an access-control plugin on (health, docs, login). Same as `access: 'public'`. */
     public?: boolean
+    /**
+     * Who may call this route with an access-control plugin on: anyone (`public`), any valid
+     * credential (`credential`), or admins (`admin`). A block's routes carry `block` instead. With
+     * `@mlblocks/auth` on, a route that says neither stops start-up (deny by default).
+     */
+    access?: 'public' | 'credential' | 'admin'
     /** The block this route serves; access-control plugins check it against the caller's grants. */
     block?: string
   }

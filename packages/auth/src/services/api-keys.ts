@@ -4,7 +4,8 @@ import { and, desc, eq, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
 import { apiKeys, users, type ApiKeyRow } from '../db/schema.js'
 import { ApiKeyNotFound, UserNotFound } from '../errors.js'
-import type { Principal } from './principal.js'
+import { groupGrantsOf, parseGroupGrants } from './access.js'
+import { principalOf, type Principal } from './principal.js'
 
 export const API_KEY_PREFIX = 'mlb_'
 const PREFIX_SHOWN = 12 // `mlb_` and 8 characters: enough to tell keys apart, useless to guess one
@@ -62,7 +63,7 @@ export const toApiKeyRecord = (k: ApiKeyRow) => ({
 /** A key's row and its user by the key's hash, built once: every first use of a key runs it. */
 const liveKey = (db: Db) =>
   db
-    .select({ key: apiKeys, user: users })
+    .select({ key: apiKeys, user: users, groups: groupGrantsOf(users.userId) })
     .from(apiKeys)
     .innerJoin(users, eq(users.userId, apiKeys.userId))
     .where(and(eq(apiKeys.keyHash, sql.placeholder('keyHash')), isNull(apiKeys.revokedAt)))
@@ -157,9 +158,9 @@ export class ApiKeys {
     if (!row.key.lastUsedAt || now - row.key.lastUsedAt.getTime() >= LAST_USED_PRECISION_MS) {
       await this.db.update(apiKeys).set({ lastUsedAt: new Date(now) }).where(eq(apiKeys.keyId, row.key.keyId))
     }
-    const { user } = row
+    // h1's key scope narrows these rights here (principal.rights.within(row.key.blocks)): see keyRights in services/access-check.ts.
     return {
-      principal: { userId: user.userId, username: user.username, role: user.role, blocks: user.blocks, via: 'api_key', credentialId: row.key.keyId },
+      principal: principalOf(row.user, parseGroupGrants(row.groups), 'api_key', row.key.keyId),
       expiresAt: row.key.expirationDate,
     }
   }

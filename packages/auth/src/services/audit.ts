@@ -16,6 +16,12 @@ export const AUDIT_ACTIONS = [
   'api_key.issued',
   'api_key.revoked',
   'access.denied',
+  'access.limited',
+  'group.created',
+  'group.changed',
+  'group.deleted',
+  'group.member_added',
+  'group.member_removed',
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 
