@@ -170,7 +170,7 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
 
   app.decorateRequest('principal', null)
   const budgeted = settings.requestRateLimit > 0
-  app.addHook('onRoute', (route) => documentSecurity(route, budgeted && isBlockRoute(route)))
+  app.addHook('onRoute', (route) => documentSecurity(route, budgeted && isBlockRoute(route), publicBlocks))
   app.mlblocks?.addSecurityScheme('bearer', { type: 'http', scheme: 'bearer', description: 'A login token from POST /login, or an API key' })
   app.mlblocks?.addSecurityScheme('apiKey', { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key' })
   // /readyz answers 503 while the database is unreachable (a load balancer then routes around us).

@@ -93,7 +93,8 @@ describeEachBackend('public blocks (%s database, quota in memory)', (backendName
 
   it('checks a credential when one is sent: a bad one is a 401, never anonymous; a good one is not counted against the address', async () => {
     const ip = address()
-    for (const headers of [{ authorization: 'Bearer not-a-token' }, { authorization: 'Basic x' }, { 'x-api-key': 'mlb_forged' }, { authorization: `Bearer mlb_${'A'.repeat(36)}` }]) {
+    const bad: Array<Record<string, string>> = [{ authorization: 'Bearer not-a-token' }, { authorization: 'Basic x' }, { 'x-api-key': 'mlb_forged' }, { authorization: `Bearer mlb_${'A'.repeat(36)}` }]
+    for (const headers of bad) {
       expect((await predict(app, 'echo', ip, headers)).json(), JSON.stringify(headers)).toEqual(UNAUTHORIZED)
       expect((await app.inject({ url: '/blocks', remoteAddress: ip, headers })).json()).toEqual(UNAUTHORIZED)
     }
