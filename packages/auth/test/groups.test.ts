@@ -125,7 +125,9 @@ describeEachBackend('groups (%s database)', (backendName) => {
       ].map(async ([name, blocks]) => (await asAdmin({ method: 'POST', url: '/admin/groups', payload: { name, blocks } })).json().group_id as string),
     )
     for (const group of groups) await asAdmin({ method: 'PUT', url: `/admin/groups/${group}/members/${user.user_id}` })
-    const token = await login(app, 'many-ways', 'a long enough password')
+    const loggedIn = await app.inject({ method: 'POST', url: '/login', payload: { username: 'many-ways', password: 'a long enough password' } })
+    expect(loggedIn.json().user_details).toEqual({ user_id: user.user_id, username: 'many-ways', role: 'user', blocks: ['*'] }) // own ∪ groups'
+    const token = loggedIn.json().token as string
     expect((await as(app, token)({ url: '/me' })).json()).toEqual({
       user_id: user.user_id,
       username: 'many-ways',

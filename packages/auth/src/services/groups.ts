@@ -2,6 +2,7 @@ import { asc, eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
 import { groupMembers, groups, users, type GroupRow } from '../db/schema.js'
 import { GroupNameTaken, GroupNotFound, UserNotFound } from '../errors.js'
+import { groupsOf, type GroupGrant } from './access.js'
 import { pgCode, UNIQUE_VIOLATION } from './db-errors.js'
 
 export interface GroupChanges {
@@ -30,6 +31,11 @@ export class Groups {
     private readonly db: Db,
     private readonly events: GroupEvents,
   ) {}
+
+  /** The groups a user is in, with their grants (for a login's `user_details`). */
+  memberOf(userId: string): Promise<GroupGrant[]> {
+    return groupsOf(this.db, userId)
+  }
 
   async create(name: string, blocks: readonly string[]): Promise<GroupRow> {
     try {
