@@ -281,4 +281,28 @@ for (const kind of TINY_MODELS) browserTests.describe(`the page, auth on (tiny $
     const me = await app.inject({ url: '/me', headers: { authorization: `Bearer ${second}` } })
     expect(me.statusCode).toBe(401)
   })
+  it('as a public demo (AUTH_PUBLIC_BLOCKS): opens on the classifier with no login, and shows the 429 once the address has used its quota', async () => {
+    const { app, base } = await serve([realBlock(kind)], {
+      plugins: {
+        '@mlblocks/auth': {
+          enabled: true,
+          options: { jwtSecret: 'e2e-secret-that-is-long-enough-for-hs256', dataDir: mkdtempSync(join(dataDir, 'public-')), publicBlocks: 'zero-shot-classification', anonymousRateLimit: 3 },
+        },
+      },
+    })
+    const page = await open(base)
+    await page.locator('#classify').waitFor({ state: 'visible' })
+    await expect.poll(() => page.textContent('#status')).toBe('Model ready.')
+    expect(await page.isVisible('#login')).toBe(false)
+    expect(await page.isVisible('#logout')).toBe(false)
+    await classifySeedAndCheckBars(page, app) // two predictions from 127.0.0.1: the page's and the API's
+    const [third] = await Promise.all([page.waitForResponse((res) => res.url().endsWith(PREDICT)), page.click('#submit')])
+    expect(third.status()).toBe(200)
+    expect(await page.isVisible('#error')).toBe(false)
+    await page.click('#submit') // the fourth: over the quota
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/^Anonymous callers may make 3 predictions a minute from one address\. Retry after (\d+) seconds, or send a credential\. Try again in \1 s\.$/)
+    expect(await page.isVisible('#login')).toBe(false) // a 429 is not a reason to log in
+    // Everything else stays private.
+    expect((await app.inject({ url: '/admin/users' })).statusCode).toBe(401)
+  })
 })

@@ -7,14 +7,21 @@ export const Unauthorized = createError(
   401,
 )
 export const LoginFailed = createError('MLB_LOGIN_FAILED', 'Wrong username or password.', 401)
-export const AdminOnly = createError('MLB_FORBIDDEN', 'This route is for admins only.', 403)
+export const AdminOnly = createError('MLB_ADMIN_ONLY', 'This route is for admins only.', 403)
 export const BlockForbidden = createError<[string]>(
-  'MLB_FORBIDDEN',
+  'MLB_BLOCK_NOT_GRANTED',
   "You may not call the block '%s'. Ask an admin to grant it to you.",
   403,
 )
 export const UserNotFound = createError<[string]>('MLB_USER_NOT_FOUND', "No user with id '%s'.", 404)
 export const ApiKeyNotFound = createError<[string]>('MLB_API_KEY_NOT_FOUND', "No API key with id '%s'.", 404)
+export const GroupNotFound = createError<[string]>('MLB_GROUP_NOT_FOUND', "No group with id '%s'. GET /admin/groups lists them.", 404)
+export const GroupNameTaken = createError<[string]>('MLB_GROUP_NAME_TAKEN', "A group named '%s' exists (names are compared without regard to case): choose another name.", 409)
+export const AnonymousRateLimited = createError<[number, number]>(
+  'MLB_RATE_LIMITED',
+  'Anonymous callers may make %d predictions a minute from one address. Retry after %d seconds, or send a credential.',
+  429,
+)
 export const UsernameTaken = createError<[string]>('MLB_USERNAME_TAKEN', "The username '%s' is taken.", 409)
 export const LastAdmin = createError(
   'MLB_LAST_ADMIN',
@@ -60,12 +67,15 @@ export const authErrorCodes = [
   ['MLB_BAD_REQUEST', 400, 'POST /logout with an API key'],
   ['MLB_UNAUTHORIZED', 401, 'missing, malformed, expired or revoked credential, or a disabled or deleted user (one message)'],
   ['MLB_LOGIN_FAILED', 401, 'wrong username or password, or the user changed while the login checked the password (one message, same time)'],
-  ['MLB_FORBIDDEN', 403, 'a non-admin on /admin, or a block not granted (named)'],
+  ['MLB_ADMIN_ONLY', 403, 'a route for admins only (every /admin route), called without the admin role'],
+  ['MLB_BLOCK_NOT_GRANTED', 403, 'a block that neither the user, nor their groups, nor the key were granted (named)'],
   ['MLB_USER_NOT_FOUND', 404, 'no user with that id'],
+  ['MLB_GROUP_NOT_FOUND', 404, 'no group with that id'],
   ['MLB_API_KEY_NOT_FOUND', 404, 'no API key with that id'],
   ['MLB_USERNAME_TAKEN', 409, 'the username exists'],
+  ['MLB_GROUP_NAME_TAKEN', 409, 'a group of that name exists (case ignored)'],
   ['MLB_LAST_ADMIN', 409, 'deleting, disabling or demoting the last active admin'],
-  ['MLB_RATE_LIMITED', 429, 'too many failed logins (per address, or per username with a back-off capped by AUTH_LOGIN_MAX_BACKOFF), or a credential over its request budget; see Retry-After'],
+  ['MLB_RATE_LIMITED', 429, 'too many failed logins (per address, or per username with a back-off capped by AUTH_LOGIN_MAX_BACKOFF), or a credential over its request budget, or an anonymous address over AUTH_ANONYMOUS_RATE_LIMIT; see Retry-After'],
   ['MLB_UNAVAILABLE', 503, 'the database is unreachable, or too many password checks are queued (see Retry-After)'],
   ['MLB_BLOCK_NOT_GRANTED', 403, "an API key's scope excludes the block (named), or a self-service key asked for a block its owner may not call"],
   ['MLB_ADMIN_ONLY', 403, 'a scoped API key on an admin route (admin routes need a login token or an unscoped key)'],

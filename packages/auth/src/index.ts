@@ -8,11 +8,13 @@ import { openDatabase, type Db } from './db/client.js'
 import { users } from './db/schema.js'
 import { migrateDatabase } from './db/migrate.js'
 import { RequestBudgetExceeded } from './errors.js'
-import { protectRoutes } from './hooks/protect-routes.js'
+import { logSummary, protectRoutes, type RouteAccess } from './hooks/protect-routes.js'
 import { documentSecurity } from './openapi.js'
 import { consoleRoutes } from './routes/console.js'
 import { addressKey } from './services/client-address.js'
 import { authRoutes } from './routes/index.js'
+import { AccessCheck } from './services/access-check.js'
+import { createAnonymousQuota } from './services/anonymous-quota.js'
 import { ApiKeys } from './services/api-keys.js'
 import { Audit } from './services/audit.js'
 import { createLoginLimits } from './services/login-limits.js'
@@ -20,12 +22,13 @@ import { AuthMetrics } from './services/metrics.js'
 import { connectRedis } from './redis.js'
 import { Credentials, REVOCATIONS_CHANNEL, type Revocation } from './services/credentials.js'
 import { withDeadline } from './db/errors.js'
+import { Groups } from './services/groups.js'
 import { preparePasswords } from './services/passwords.js'
 import type { Principal } from './services/principal.js'
 import { Tokens } from './services/tokens.js'
 import { Usage } from './services/usage.js'
 import { Users } from './services/users.js'
-import { resolveSettings, type AuthOptions } from './settings.js'
+import { AuthSettingError, resolveSettings, type AuthOptions } from './settings.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -36,6 +39,7 @@ declare module 'fastify' {
 
 export type { AuthOptions, AuthSettings } from './settings.js'
 export type { Principal } from './services/principal.js'
+export type { Rights, Via } from './services/access.js'
 export { authErrorCodes } from './errors.js'
 export type { BlockAccess }
 
@@ -59,6 +63,7 @@ function parseRevocation(payload: string): Revocation | { unlock: string } | nul
     const value = JSON.parse(payload) as Record<string, unknown>
     if (typeof value.user === 'string') return { user: value.user }
     if (typeof value.credential === 'string') return { credential: value.credential }
+    if (typeof value.group === 'string') return { group: value.group }
     if (typeof value.unlock === 'string') return { unlock: value.unlock }
   } catch {
     // not ours
@@ -72,6 +77,13 @@ const READINESS_DEADLINE_MS = 2000
 const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   // One line naming the setting and AUTH_ENABLED=false. Under core, the environment is core's.
   const settings = resolveSettings({ env: app.mlblocks?.env, ...options })
+  const blockNames = () => app.mlblocks?.blocks.names ?? []
+  const unknownPublic = settings.publicBlocks.filter((name) => !blockNames().includes(name))
+  if (app.mlblocks && unknownPublic.length > 0) {
+    throw new AuthSettingError(
+      `AUTH_PUBLIC_BLOCKS names ${unknownPublic.map((n) => `'${n}'`).join(', ')}, which this server does not serve (its blocks: ${blockNames().join(', ') || 'none'}): fix the names, or unset it to keep every block private`,
+    )
+  }
   const database = await openDatabase(settings.database)
 
   const tokens = new Tokens(database.db, { sign: (p) => app.jwt.sign(p), verify: (t) => app.jwt.verify(t) }, settings.tokenTtlMs)
@@ -84,6 +96,10 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   const credentials = new Credentials(tokens, apiKeys, settings.cacheTtlMs, database.subscribe ? publish : undefined)
   const users = new Users(database.db, (userId) => credentials.forgetUser(userId))
   const metrics = new AuthMetrics(app.mlblocks?.metrics, credentials, { size: database.poolSize, kind: settings.database.kind })
+  // A group's change reaches every member's cached tokens and keys, here and (NOTIFY) on every instance.
+  const groups = new Groups(database.db, { groupChanged: (id) => credentials.forgetGroup(id), memberChanged: (id) => credentials.forgetUser(id) })
+  const publicBlocks = new Set(settings.publicBlocks)
+  const accessCheck = new AccessCheck(database.db, publicBlocks)
   const audit = new Audit(database.db, app.log)
   const usage = new Usage(database.db, app.log)
   // Once only: a failed start closes it below, and core then closes the app (and this hook) too.
@@ -169,7 +185,7 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
 
   app.decorateRequest('principal', null)
   const budgeted = settings.requestRateLimit > 0
-  app.addHook('onRoute', (route) => documentSecurity(route, budgeted && isBlockRoute(route)))
+  app.addHook('onRoute', (route) => documentSecurity(route, budgeted && isBlockRoute(route), publicBlocks))
   // Usage per user, key, block and hour: counted on each block's predict route, after the answer.
   app.addHook('onRoute', (route) => {
     const block = route.config?.block
@@ -225,9 +241,35 @@ const mlblocksAuth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
       throw new RequestBudgetExceeded(limit.ttlInSeconds)
     }
   }
+  // AUTH_PUBLIC_BLOCKS: callers without a credential reach those blocks, under a quota per address (shared in Redis).
+  const anonymous = settings.publicBlocks.length > 0 ? createAnonymousQuota(settings.publicBlocks, settings.anonymousRateLimit, redis) : undefined
   // Per route, not a root hook: public routes run no auth code at all (hooks/protect-routes.ts).
-  protectRoutes(app, credentials, audit, requestBudget && { hook: requestBudget, applies: isBlockRoute })
-  await app.register(authRoutes, { users, tokens, apiKeys, credentials, settings, limits, publishUnlock: database.subscribe ? publishUnlock : () => undefined, audit, metrics, usage })
+  let routeTable: RouteAccess[] = []
+  protectRoutes(app, credentials, audit, {
+    after: requestBudget && { hook: requestBudget, applies: isBlockRoute },
+    anonymous,
+    onClassified: (table) => {
+      routeTable = table
+      logSummary(app.log, table, settings.publicBlocks)
+    },
+  })
+  await app.register(authRoutes, {
+    users,
+    tokens,
+    apiKeys,
+    credentials,
+    settings,
+    limits,
+    publishUnlock: database.subscribe ? publishUnlock : () => undefined,
+    audit,
+    groups,
+    accessCheck,
+    blockNames,
+    publicBlocks,
+    routeTable: () => routeTable,
+    metrics,
+    usage,
+  })
   if (settings.console) await app.register(consoleRoutes)
 }
 

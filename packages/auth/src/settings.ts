@@ -2,7 +2,7 @@ import { resolve } from 'node:path'
 import { readSettings, Setting, SettingError, type SettingsOf } from '@mlblocks/core'
 
 /** Every declared setting can be given as an option of its key (the environment wins). */
-type DeclaredOptions = { [K in keyof typeof authSettingsDeclaration]?: string | number | boolean }
+type DeclaredOptions = { [K in keyof typeof authSettingsDeclaration]?: string | number | boolean | readonly string[] }
 
 /** Options of the plugin (camelCase); each can also come from the environment, which wins. */
 export interface AuthOptions extends DeclaredOptions {
@@ -33,6 +33,10 @@ export interface AuthOptions extends DeclaredOptions {
   requestRateLimit?: number | string
   /** `AUTH_AUDIT_RETENTION`: how long security events are kept. Default `90d`. */
   auditRetention?: string
+  /** `AUTH_PUBLIC_BLOCKS`: blocks anyone may list and call without a credential (comma-separated in the environment). Default none. */
+  publicBlocks?: string | readonly string[]
+  /** `AUTH_ANONYMOUS_RATE_LIMIT`: predictions per minute per client address for callers without a credential. Default 30. */
+  anonymousRateLimit?: number | string
   /** `REDIS_URL`: share login limits and request budgets between instances. Unset: each instance counts its own. */
   redisUrl?: string
   /** `AUTH_MAX_KEY_TTL`: the latest expiry a self-service key may have, from its creation (`90d`). Unset: no limit. */
@@ -44,7 +48,7 @@ export interface AuthOptions extends DeclaredOptions {
 }
 
 /** Declared settings that `resolveSettings` maps by hand (units, checks across settings); any other declared one is passed as read. */
-type Mapped = 'jwtSecret' | 'tokenTtl' | 'databaseUrl' | 'dataDir' | 'adminUsername' | 'adminPassword' | 'cacheTtl' | 'loginMaxBackoff' | 'auditRetention' | 'redisUrl' | 'maxKeyTtl'
+type Mapped = 'jwtSecret' | 'tokenTtl' | 'databaseUrl' | 'dataDir' | 'adminUsername' | 'adminPassword' | 'cacheTtl' | 'loginMaxBackoff' | 'auditRetention' | 'redisUrl' | 'maxKeyTtl' | 'publicBlocks'
 
 /** A setting added to `authSettingsDeclaration` arrives here under its key, with no other change. */
 export type AuthSettings = AuthSettingsMapped & Omit<SettingsOf<typeof authSettingsDeclaration>, Mapped>
@@ -64,6 +68,8 @@ export interface AuthSettingsMapped {
   /** Null: self-service keys may have any expiry (or none). */
   maxKeyTtlMs: number | null
   selfServiceKeys: boolean
+  /** AUTH_PUBLIC_BLOCKS: the blocks anonymous callers may list and call. */
+  publicBlocks: string[]
 }
 
 export const PASSWORD_MIN = 12
@@ -116,6 +122,21 @@ export const authSettingsDeclaration = {
     problem: 'true or false (or 1, 0)',
     doc: 'Whether users manage their own keys at `/me/apikeys`; `false` answers 403 there.',
   }),
+  publicBlocks: Setting.text({
+    env: 'AUTH_PUBLIC_BLOCKS',
+    option: 'publicBlocks',
+    shownDefault: 'unset: every block private',
+    doc: 'Blocks anonymous callers may list and call (comma-separated names), each client address limited to `AUTH_ANONYMOUS_RATE_LIMIT` predictions a minute.',
+  }),
+  anonymousRateLimit: Setting.integer({
+    env: 'AUTH_ANONYMOUS_RATE_LIMIT',
+    option: 'anonymousRateLimit',
+    default: 30,
+    minimum: 1,
+    maximum: 100_000,
+    unit: 'predictions per minute',
+    doc: 'Predictions a minute per client address on the public blocks, without a credential.',
+  }),
   console: Setting.flag({ env: 'AUTH_CONSOLE_ENABLED', option: 'console', default: true, doc: 'Serve the web console at `/console/`; `false` serves none of its files.' }),
 }
 
@@ -139,7 +160,7 @@ export function resolveDatabase(options: Pick<AuthOptions, 'databaseUrl' | 'data
 /** Validates every setting; throws an AuthSettingError for the first bad one. Never echoes a secret. */
 export function resolveSettings(options: AuthOptions = {}): AuthSettings {
   const all = read(options, Object.keys(authSettingsDeclaration) as (keyof typeof authSettingsDeclaration)[])
-  const { jwtSecret, adminUsername: username, adminPassword: password, tokenTtl, cacheTtl, loginMaxBackoff, auditRetention, redisUrl, maxKeyTtl, databaseUrl: _url, dataDir: _dir, ...rest } = all
+  const { jwtSecret, adminUsername: username, adminPassword: password, tokenTtl, cacheTtl, loginMaxBackoff, auditRetention, redisUrl, maxKeyTtl, publicBlocks: publicBlockNames, databaseUrl: _url, dataDir: _dir, ...rest } = all
   if (!jwtSecret || Buffer.byteLength(jwtSecret) < 32) {
     throw new AuthSettingError(
       'AUTH_JWT_SECRET is missing or shorter than 32 bytes: set it to a long random secret (e.g. `openssl rand -base64 48`)',
@@ -179,6 +200,7 @@ export function resolveSettings(options: AuthOptions = {}): AuthSettings {
     auditRetentionMs: auditRetention,
     redisUrl: checkRedisUrl(redisUrl ?? undefined),
     maxKeyTtlMs: maxKeyTtl === 0 ? null : maxKeyTtl,
+    publicBlocks: publicBlocks(publicBlockNames ?? undefined),
   }
 }
 
@@ -206,6 +228,19 @@ export function isWeakSecret(secret: string): boolean {
   let bits = 0
   for (const n of counts.values()) bits -= n * Math.log2(n / chars.length)
   return bits < 96
+}
+
+const BLOCK_NAME = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/
+
+/** `a,b`: block names (that each is a block of this server is checked once the blocks are known). */
+function publicBlocks(raw: string | undefined): string[] {
+  if (!raw) return []
+  const names = raw.split(',').map((name) => name.trim())
+  const bad = names.find((name) => !BLOCK_NAME.test(name))
+  if (bad !== undefined) {
+    throw new AuthSettingError(`AUTH_PUBLIC_BLOCKS must be block names separated by commas (no \`*\`: name each public block); got '${bad.slice(0, 64)}': fix it, or unset it to keep every block private`)
+  }
+  return [...new Set(names)]
 }
 
 function checkRedisUrl(url: string | undefined): string | null {

@@ -131,12 +131,19 @@ describeEachBackend('auth under attack (%s database)', (backendName) => {
         ['GET', '/admin/apikeys', undefined],
         ['DELETE', '/admin/apikeys/00000000-0000-4000-8000-000000000000', undefined],
         ['GET', '/admin/audit', undefined],
+        ['POST', '/admin/groups', { name: 'mine', blocks: ['*'] }],
+        ['GET', '/admin/groups', undefined],
+        ['PATCH', '/admin/groups/00000000-0000-4000-8000-000000000000', { blocks: ['*'] }],
+        ['DELETE', '/admin/groups/00000000-0000-4000-8000-000000000000', undefined],
+        ['PUT', `/admin/groups/00000000-0000-4000-8000-000000000000/members/${user.user_id}`, undefined],
+        ['POST', '/admin/access/check', { user_id: user.user_id, block: 'other' }],
+        ['GET', '/admin/routes', undefined],
       ]
       for (const [method, url, payload] of attempts) {
         const res = await as(app, token)({ method: method as 'GET', url, ...(payload === undefined ? {} : { payload: payload as object }) })
-        expect(res.json()).toEqual(err(403, 'MLB_FORBIDDEN'))
+        expect(res.json(), `${method} ${url}`).toEqual(err(403, 'MLB_ADMIN_ONLY'))
       }
-      expect((await as(app, token)({ method: 'POST', url: '/blocks/other/predict', payload: { text: 'x' } })).json()).toEqual(err(403, 'MLB_FORBIDDEN'))
+      expect((await as(app, token)({ method: 'POST', url: '/blocks/other/predict', payload: { text: 'x' } })).json()).toEqual(err(403, 'MLB_BLOCK_NOT_GRANTED'))
       expect(await snapshot()).toBe(before)
 
       const rootId = decode(admin).sub
@@ -236,14 +243,14 @@ describeEachBackend('auth under attack (%s database)', (backendName) => {
       const user = await createUser(app, admin, { username: 'fuzzed' })
       const fuzzer = await login(app) // the fuzz may log this token out
       secrets.push(fuzzer)
-      const routes = ['/login', '/logout', '/me', '/admin/users', `/admin/users/${user.user_id}`, '/admin/apikeys', '/admin/apikeys/00000000-0000-4000-8000-000000000000', '/admin/audit', '/blocks', '/blocks/echo', '/blocks/echo/predict', '/healthz', '/readyz']
+      const routes = ['/login', '/logout', '/me', '/admin/users', `/admin/users/${user.user_id}`, '/admin/apikeys', '/admin/apikeys/00000000-0000-4000-8000-000000000000', '/admin/audit', '/blocks', '/blocks/echo', '/blocks/echo/predict', '/healthz', '/readyz', '/admin/groups', '/admin/groups/00000000-0000-4000-8000-000000000000', `/admin/groups/00000000-0000-4000-8000-000000000000/members/${user.user_id}`, '/admin/access/check', '/admin/routes']
       const json = fc.jsonValue({ maxDepth: 4 })
       await fc.assert(
         fc.asyncProperty(
           fc.constantFrom('GET', 'POST', 'PATCH', 'DELETE', 'PUT'),
           fc.constantFrom(...routes),
           fc.option(fc.constantFrom(`Bearer ${fuzzer}`, 'Bearer garbage', `Bearer ${fuzzer.slice(0, -3)}`, 'Basic YWRtaW46YWRtaW4=', ''), { nil: undefined }),
-          fc.oneof(json, fc.record({ username: fc.string(), password: fc.string(), role: fc.string(), blocks: fc.array(fc.string()), user_id: fc.string(), disabled: fc.anything() })),
+          fc.oneof(json, fc.record({ username: fc.string(), password: fc.string(), role: fc.string(), blocks: fc.array(fc.string()), user_id: fc.string(), disabled: fc.anything() }), fc.record({ name: fc.string(), blocks: fc.array(fc.string()), user_id: fc.option(fc.uuid()), key_id: fc.option(fc.uuid()), block: fc.constantFrom('echo', 'other', 'nope', '') })),
           fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1'),
           async (method, url, authorization, body, contentType) => {
             const res = await app.inject({

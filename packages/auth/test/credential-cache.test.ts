@@ -4,6 +4,7 @@ import { ApiKeys } from '../src/services/api-keys.js'
 import { Credentials } from '../src/services/credentials.js'
 import type { Principal } from '../src/services/principal.js'
 import type { Tokens } from '../src/services/tokens.js'
+import { rightsOf } from '../src/services/access.js'
 
 // Issue 26: the cache is keyed by the credential itself, so it must hold credentials no longer than
 // their TTL, and no more of them than its bound.
@@ -15,7 +16,7 @@ function instantTokens() {
     tokens: {
       async verify(jwt: string) {
         state.calls += 1
-        const principal: Principal = { userId: `u-${jwt}`, username: jwt, role: 'user', blocks: [], via: 'token', credentialId: `t-${jwt}` }
+        const principal: Principal = { userId: `u-${jwt}`, username: jwt, role: 'user', blocks: [], rights: rightsOf({ role: 'user', blocks: [] }, []), via: 'token', credentialId: `t-${jwt}` }
         return { principal, expiresAt: new Date(Date.now() + 3_600_000) }
       },
     } as unknown as Tokens,

@@ -56,7 +56,16 @@ describeEachBackend('auth endpoints (%s database)', (backendName) => {
     it('answers /me with the user details of a token and of an API key', async () => {
       const me = await as(app, admin)({ url: '/me' })
       expect(me.statusCode).toBe(200)
-      expect(me.json()).toEqual({ user_id: expect.any(String), username: 'root', role: 'admin', blocks: ['*'] })
+      expect(me.json()).toEqual({
+        user_id: expect.any(String),
+        username: 'root',
+        role: 'admin',
+        blocks: ['*'],
+        access: [
+          { block: 'echo', via: ['admin', 'own'] },
+          { block: 'other', via: ['admin', 'own'] },
+        ],
+      })
       const user = await createUser(app, admin, { username: 'me-user', blocks: ['echo'] })
       const { api_key } = await issueKey(app, admin, user.user_id)
       expect((await app.inject({ url: '/me', headers: { 'x-api-key': api_key } })).json()).toEqual({
@@ -64,6 +73,7 @@ describeEachBackend('auth endpoints (%s database)', (backendName) => {
         username: 'me-user',
         role: 'user',
         blocks: ['echo'],
+        access: [{ block: 'echo', via: ['own'] }],
       })
     })
 
@@ -136,7 +146,7 @@ describeEachBackend('auth endpoints (%s database)', (backendName) => {
       for (const [method, url] of routes) {
         const payload = method === 'POST' || method === 'PATCH' ? { role: 'admin' } : undefined
         expect((await as(app, token)({ method: method as 'GET', url, ...(payload ? { payload } : {}) })).json()).toEqual(
-          err(403, 'MLB_FORBIDDEN', 'This route is for admins only.'),
+          err(403, 'MLB_ADMIN_ONLY', 'This route is for admins only.'),
         )
         expect((await app.inject({ method: method as 'GET', url })).json()).toEqual(UNAUTHORIZED)
       }

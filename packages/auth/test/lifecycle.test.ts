@@ -111,7 +111,7 @@ describeEachBackend('credentials over their lifetime (%s database)', (backendNam
         expect(list.json().map((b: { name: string }) => b.name)).toEqual(['echo'])
         expect((await as(app, credential)({ method: 'POST', url: '/blocks/echo/predict', payload: { text: 'hi' } })).json()).toEqual({ text: 'hi' })
         const denied = await as(app, credential)({ method: 'POST', url: '/blocks/other/predict', payload: { text: 'hi' } })
-        expect(denied.json()).toEqual({ statusCode: 403, code: 'MLB_FORBIDDEN', error_message: "You may not call the block 'other'. Ask an admin to grant it to you." })
+        expect(denied.json()).toEqual({ statusCode: 403, code: 'MLB_BLOCK_NOT_GRANTED', error_message: "You may not call the block 'other'. Ask an admin to grant it to you." })
         expect((await as(app, credential)({ url: '/blocks/other' })).statusCode).toBe(403)
       }
     })

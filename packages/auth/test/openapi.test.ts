@@ -74,3 +74,52 @@ describe('the OpenAPI document with auth on', () => {
     expect((doc.components.securitySchemes.bearer as { description: string }).description).toMatch(/POST \/login/)
   })
 })
+
+describe('the OpenAPI document: groups, access and routes (issue 21)', () => {
+  let backend: Backend
+  let app: FastifyInstance
+  let doc: Doc & { paths: Record<string, Record<string, Operation & { operationId?: string; summary?: string }>> }
+  beforeAll(async () => {
+    backend = await createBackend('embedded')
+    app = await buildAuthServer({ backend, options: { publicBlocks: 'echo' } })
+    doc = (await app.inject('/docs/json')).json()
+  })
+  afterAll(async () => {
+    await app?.close()
+    await backend?.drop()
+  })
+
+  it('gives every new route a camelCase operationId, a summary and a response per status', () => {
+    const routes = [
+      ['/admin/groups', 'post', 'create_group', ['201', '400', '401', '403', '409', '503']],
+      ['/admin/groups', 'get', 'list_groups', ['200', '401', '403', '503']],
+      ['/admin/groups/{id}', 'get', 'get_group', ['200', '400', '401', '403', '404', '503']],
+      ['/admin/groups/{id}', 'patch', 'update_group', ['200', '400', '401', '403', '404', '409', '503']],
+      ['/admin/groups/{id}', 'delete', 'delete_group', ['204', '400', '401', '403', '404', '503']],
+      ['/admin/groups/{id}/members/{user_id}', 'put', 'add_group_member', ['204', '400', '401', '403', '404', '503']],
+      ['/admin/groups/{id}/members/{user_id}', 'delete', 'remove_group_member', ['204', '400', '401', '403', '404', '503']],
+      ['/admin/access/check', 'post', 'check_access', ['200', '400', '401', '403', '404', '503']],
+      ['/admin/routes', 'get', 'list_route_access', ['200', '401', '403', '503']],
+      ['/me', 'get', 'get_me', ['200', '401', '403', '503']],
+    ] as const
+    for (const [path, method, operationId, statuses] of routes) {
+      const op = doc.paths[path]?.[method]
+      expect(op, `${method} ${path}`).toBeDefined()
+      expect(op!.operationId).toBe(operationId)
+      expect(op!.summary).toEqual(expect.any(String))
+      expect(Object.keys(op!.responses).sort(), `${method} ${path}`).toEqual([...statuses].sort())
+    }
+  })
+
+  it('names the precise 403 code of admin and block routes, and makes the credential optional on a public block', () => {
+    const code403 = (path: string, method: string) =>
+      (doc.paths[path]![method]!.responses['403'] as { content: { 'application/json': { schema: { properties: { code: { enum?: string[]; const?: string } } } } } }).content['application/json'].schema.properties.code
+    const codeOf = (c: { enum?: string[]; const?: string }) => c.const ?? c.enum?.[0]
+    expect(codeOf(code403('/admin/groups', 'post'))).toBe('MLB_ADMIN_ONLY')
+    expect(codeOf(code403('/blocks/other/predict', 'post'))).toBe('MLB_BLOCK_NOT_GRANTED')
+    const open = doc.paths['/blocks/echo/predict']!.post!
+    expect(open.security).toEqual([{ bearer: [] }, { apiKey: [] }, {}])
+    expect(Object.keys(open.responses)).toEqual(expect.arrayContaining(['401', '429']))
+    expect(Object.keys(open.responses)).not.toContain('403')
+  })
+})

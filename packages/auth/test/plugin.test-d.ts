@@ -2,7 +2,7 @@
 import type { BlockAccess } from '@mlblocks/core'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { describe, expectTypeOf, it } from 'vitest'
-import mlblocksAuth, { mlblocksAuthPlugin, type AuthOptions, type Principal } from '../src/index.js'
+import mlblocksAuth, { mlblocksAuthPlugin, type AuthOptions, type Principal, type Rights } from '../src/index.js'
 
 describe('what @mlblocks/auth merges into fastify', () => {
   it('adds request.principal: the caller, or null on public routes', () => {
@@ -12,6 +12,7 @@ describe('what @mlblocks/auth merges into fastify', () => {
       username: string
       role: 'admin' | 'user' | 'service'
       blocks: readonly string[]
+      rights: Rights
       via: 'token' | 'api_key'
       credentialId: string
       scope?: readonly string[] | null

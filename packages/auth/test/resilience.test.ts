@@ -11,6 +11,7 @@ import type { Principal } from '../src/services/principal.js'
 import type { Tokens } from '../src/services/tokens.js'
 import { ADMIN, as, buildAuthServer, createBackend, createUser, echo, issueKey, login, packageRoot, SECRET, UNAUTHORIZED, type Backend } from './helpers.js'
 import { needs } from '../../../test-support/services.js'
+import { rightsOf } from '../src/services/access.js'
 
 const OFF = ', or set AUTH_ENABLED=false to turn auth off.'
 const UNAVAILABLE = { statusCode: 503, code: 'MLB_UNAVAILABLE', error_message: 'The auth database is unreachable. Retry in a few seconds.' }
@@ -146,7 +147,7 @@ describe('the credential cache', () => {
   })
 })
 
-const PRINCIPAL: Principal = { userId: 'u', username: 'ada', role: 'user', blocks: ['*'], via: 'token', credentialId: 't1' }
+const PRINCIPAL: Principal = { userId: 'u', username: 'ada', role: 'user', blocks: ['*'], rights: rightsOf({ role: 'user', blocks: ['*'] }, []), via: 'token', credentialId: 't1' }
 
 /** Login tokens whose every verify waits until the test answers it (in order), counting the calls. */
 function gatedTokens() {

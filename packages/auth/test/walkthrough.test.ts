@@ -28,7 +28,7 @@ async function call(method: string, path: string, { body, headers = {} }: { body
   return { status: res.status, body: text ? JSON.parse(text) : undefined }
 }
 
-it('log in, create a user, issue a key, call a block with it, revoke it', async () => {
+it('log in, create a user, issue a key, call a block with it, ask why, group her, revoke it', async () => {
   // 1. Log in as the admin created from MLBLOCKS_ADMIN_USERNAME / MLBLOCKS_ADMIN_PASSWORD.
   const login = await call('POST', '/login', { body: ADMIN })
   expect(login.status).toBe(200)
@@ -49,7 +49,18 @@ it('log in, create a user, issue a key, call a block with it, revoke it', async 
   expect((await call('POST', '/blocks/other/predict', { headers: apiKey, body: { text: 'hello' } })).status).toBe(403)
   expect((await call('GET', '/blocks', { headers: apiKey })).body.map((b: { name: string }) => b.name)).toEqual(['echo'])
 
-  // 5. Revoke it: it stops working at once.
+  // 5. Ask why she may call it, and whether she may call the other block.
+  const why = await call('POST', '/admin/access/check', { headers: admin, body: { key_id: key.body.key_id, block: 'echo' } })
+  expect(why).toEqual({ status: 200, body: { allowed: true, reason: expect.stringContaining("of user 'ada') may call 'echo': the user's own grant of 'echo'."), via: ['own'] } })
+  expect((await call('POST', '/admin/access/check', { headers: admin, body: { user_id: user.body.user_id, block: 'other' } })).body).toMatchObject({ allowed: false, via: [] })
+
+  // 6. Grants for many users at once: a group, and ada in it.
+  const group = await call('POST', '/admin/groups', { headers: admin, body: { name: 'support', blocks: ['echo'] } })
+  expect(group.status).toBe(201)
+  expect((await call('PUT', `/admin/groups/${group.body.group_id}/members/${user.body.user_id}`, { headers: admin })).status).toBe(204)
+  expect((await call('GET', '/me', { headers: apiKey })).body.access).toEqual([{ block: 'echo', via: ['own', 'group:support'] }])
+
+  // 7. Revoke it: it stops working at once.
   expect((await call('DELETE', `/admin/apikeys/${key.body.key_id}`, { headers: admin })).status).toBe(204)
   expect((await call('POST', '/blocks/echo/predict', { headers: apiKey, body: { text: 'hello' } })).status).toBe(401)
 

@@ -35,12 +35,16 @@ export interface MlblocksDecorator {
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** Open to everyone, even with an access-control plugin on (health, docs, login). */
+    /** Open to everyone, even with an access-control plugin on (health, docs, login). Same as `access: 'public'`. */
     public?: boolean
+    /**
+     * Who may call this route with an access-control plugin on: anyone (`public`), any valid
+     * credential (`credential`), or admins (`admin`; for `/metrics` also service accounts). A block's routes carry `block` instead. With
+     * `@mlblocks/auth` on, a route that says neither stops start-up (deny by default).
+     */
+    access?: 'public' | 'credential' | 'admin'
     /** The block this route serves; access-control plugins check it against the caller's grants. */
     block?: string
-    /** `'admin'`: only admins (and, for `/metrics`, service accounts) once an access-control plugin is on. */
-    access?: 'admin'
   }
   interface FastifyRequest {
     /** Set by an access-control plugin; `null` means every block is visible. Read by `GET /blocks`. */

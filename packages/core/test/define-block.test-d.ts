@@ -79,3 +79,10 @@ describe('defineBlock infers literal unions', () => {
     })
   })
 })
+
+describe('the route metadata core merges into fastify', () => {
+  it('declares config.access as public, credential or admin, beside public and block', () => {
+    expectTypeOf<import('fastify').FastifyContextConfig['access']>().toEqualTypeOf<'public' | 'credential' | 'admin' | undefined>()
+    expectTypeOf<import('fastify').FastifyContextConfig['block']>().toEqualTypeOf<string | undefined>()
+  })
+})

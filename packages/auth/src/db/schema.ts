@@ -120,7 +120,37 @@ export const usage = authSchema.table(
   (t) => [primaryKey({ columns: [t.userId, t.keyId, t.block, t.hour] }), index('usage_hour_idx').on(t.hour)],
 )
 
+/** Groups of users (migration 0004_groups): a member may call the group's blocks besides their own. */
+export const groups = authSchema.table(
+  'groups',
+  {
+    groupId: uuid('group_id').primaryKey().defaultRandom(),
+    /** Unique without regard to case (`groups_name_lower_idx`); `GET /me` names it as `group:<name>`. */
+    name: text('name').notNull(),
+    /** Block names the members may call; `{*}` for all. */
+    blocks: text('blocks').array().notNull().default(sql`'{}'::text[]`),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('groups_name_lower_idx').on(sql`lower(${t.name})`)],
+)
+
+/** Who is in which group; deleting the group or the user removes the row. */
+export const groupMembers = authSchema.table(
+  'group_members',
+  {
+    groupId: uuid('group_id')
+      .notNull()
+      .references(() => groups.groupId, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.userId, { onDelete: 'cascade' }),
+    addedAt: timestamp('added_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.groupId, t.userId] }), index('group_members_user_id_idx').on(t.userId)],
+)
+
 export type UserRow = typeof users.$inferSelect
 export type AuditEventRow = typeof auditEvents.$inferSelect
 export type ApiKeyRow = typeof apiKeys.$inferSelect
 export type Role = UserRow['role']
+export type GroupRow = typeof groups.$inferSelect

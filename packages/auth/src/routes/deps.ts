@@ -1,9 +1,12 @@
+import type { RouteAccess } from '../hooks/protect-routes.js'
+import type { AccessCheck } from '../services/access-check.js'
 import type { ApiKeys } from '../services/api-keys.js'
 import type { Audit } from '../services/audit.js'
 import type { LoginLimits } from '../services/login-limits.js'
 import type { AuthMetrics } from '../services/metrics.js'
 import type { Usage } from '../services/usage.js'
 import type { Credentials } from '../services/credentials.js'
+import type { Groups } from '../services/groups.js'
 import type { Tokens } from '../services/tokens.js'
 import type { Users } from '../services/users.js'
 import type { AuthSettings } from '../settings.js'
@@ -21,4 +24,12 @@ export interface RouteDeps {
   audit: Audit
   metrics: AuthMetrics
   usage: Usage
+  groups: Groups
+  accessCheck: AccessCheck
+  /** The blocks of this server (core's registry). */
+  blockNames: () => string[]
+  /** AUTH_PUBLIC_BLOCKS. */
+  publicBlocks: ReadonlySet<string>
+  /** Every route and its access, as classified at start-up (`GET /admin/routes`). */
+  routeTable: () => RouteAccess[]
 }

@@ -1,9 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { PasswordsBusy, Unavailable } from '../errors.js'
 import { isDatabaseOutage, RETRY_AFTER_S } from '../db/errors.js'
+import { classifyOwnRoutes } from '../hooks/protect-routes.js'
 import type { RouteDeps } from './deps.js'
+import { adminAccessRoutes } from './admin-access.js'
 import { adminApiKeyRoutes } from './admin-api-keys.js'
 import { adminAuditRoute } from './admin-audit.js'
+import { adminGroupRoutes } from './admin-groups.js'
+import { adminRoutesRoute } from './admin-routes.js'
 import { adminUsageRoute } from './admin-usage.js'
 import { adminUserRoutes } from './admin-users.js'
 import { loginRoute } from './login.js'
@@ -24,6 +28,8 @@ export const authRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
     reply.header('retry-after', String(RETRY_AFTER_S))
     throw new Unavailable()
   })
+  // Deny by default: auth's own routes under /admin are for admins, the others need a credential.
+  classifyOwnRoutes(app, deps.audit)
   await app.register(loginRoute, deps)
   await app.register(logoutRoute, deps)
   await app.register(meRoute, deps)
@@ -33,4 +39,7 @@ export const authRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   await app.register(adminUsageRoute, deps)
   await app.register(meApiKeyRoutes, deps)
   await app.register(mePasswordRoute, deps)
+  await app.register(adminGroupRoutes, deps)
+  await app.register(adminAccessRoutes, deps)
+  await app.register(adminRoutesRoute, deps)
 }

@@ -4,6 +4,7 @@ import { described, ErrorReply } from '@mlblocks/core'
 import { LoginFailed, LoneSurrogate, RateLimited } from '../errors.js'
 import type { Outcome } from '../services/login-limits.js'
 import { wellFormed } from '../services/passwords.js'
+import { rightsOf } from '../services/access.js'
 import { toUserDetails } from '../services/principal.js'
 import type { RouteDeps } from './deps.js'
 import { UserDetails, Username } from './schemas.js'
@@ -20,7 +21,7 @@ export const LoginReply = Type.Object({
   user_details: UserDetails,
 })
 
-export const loginRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { users, tokens, limits, audit, metrics }) => {
+export const loginRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { users, tokens, limits, audit, metrics, groups }) => {
   app.post(
     '/login',
     {
@@ -76,7 +77,9 @@ export const loginRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { us
         }
         metrics.login('succeeded')
         audit.record(request, { action: 'login.succeeded', actor: { userId: user.userId, username: user.username } })
-        return { token: issued.jwt, expiration_date: issued.expiresAt.toISOString(), user_details: toUserDetails(user) }
+        // The blocks the user may call, their groups' included (as GET /me answers).
+        const blocks = rightsOf(user, await groups.memberOf(user.userId)).blocks()
+        return { token: issued.jwt, expiration_date: issued.expiresAt.toISOString(), user_details: { ...toUserDetails(user), blocks } }
       } finally {
         await reservation.settle(outcome)
       }

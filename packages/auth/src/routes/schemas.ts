@@ -11,7 +11,9 @@ export const NewPassword = Type.String({
   maxLength: PASSWORD_MAX,
   description: `${PASSWORD_MIN} to ${PASSWORD_MAX} characters`,
 })
-export const BlockGrants = Type.Array(Type.String({ pattern: '^(\\*|[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)$' }), {
+/** A block name, or `*` for all. */
+export const BlockName = Type.String({ pattern: '^(\\*|[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)$' })
+export const BlockGrants = Type.Array(BlockName, {
   maxItems: 1000,
   description: 'Block names this user may call; ["*"] for all.',
 })

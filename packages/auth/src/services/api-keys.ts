@@ -4,7 +4,8 @@ import { and, count, desc, eq, gt, isNull, or, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
 import { apiKeys, auditEvents, users, type ApiKeyRow } from '../db/schema.js'
 import { ApiKeyNotFound, ApiKeyNotLive, TooManyKeys, UserNotFound } from '../errors.js'
-import type { Principal } from './principal.js'
+import { groupGrantsOf, parseGroupGrants } from './access.js'
+import { principalOf, type Principal } from './principal.js'
 
 export const API_KEY_PREFIX = 'mlb_'
 const PREFIX_SHOWN = 12 // `mlb_` and 8 characters: enough to tell keys apart, useless to guess one
@@ -86,7 +87,7 @@ export const normalizeScope = (blocks: readonly string[] | null | undefined): st
 /** A key's row and its user by the key's hash, built once: every first use of a key runs it. */
 const liveKey = (db: Db) =>
   db
-    .select({ key: apiKeys, user: users })
+    .select({ key: apiKeys, user: users, groups: groupGrantsOf(users.userId) })
     .from(apiKeys)
     .innerJoin(users, eq(users.userId, apiKeys.userId))
     // The current secret, or the one before a rotation while its grace lasts: both by a unique index.
@@ -284,18 +285,9 @@ export class ApiKeys {
     if (!row.key.lastUsedAt || now - row.key.lastUsedAt.getTime() >= LAST_USED_PRECISION_MS) {
       await this.db.update(apiKeys).set({ lastUsedAt: new Date(now) }).where(eq(apiKeys.keyId, row.key.keyId))
     }
-    const { user } = row
     return {
-      principal: {
-        userId: user.userId,
-        username: user.username,
-        role: user.role,
-        blocks: user.blocks,
-        via: 'api_key',
-        credentialId: row.key.keyId,
-        scope: row.key.blocks,
-        keyExpiresAt: expiresAt,
-      },
+      // The owner's rights now (own grants ∪ groups'), narrowed by the key's scope in mayCall.
+      principal: principalOf(row.user, parseGroupGrants(row.groups), 'api_key', row.key.keyId, { scope: row.key.blocks, keyExpiresAt: expiresAt }),
       expiresAt,
     }
   }

@@ -19,6 +19,12 @@ export const AUDIT_ACTIONS = [
   'api_key.rotated',
   'api_key.grace_ended',
   'user.password_changed',
+  'access.limited',
+  'group.created',
+  'group.changed',
+  'group.deleted',
+  'group.member_added',
+  'group.member_removed',
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 

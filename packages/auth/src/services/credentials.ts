@@ -17,8 +17,11 @@ export const VERIFY_DEADLINE_MS = 5000
 /** How often expired entries are swept out (at most), so that none outlives its TTL by more. */
 const SWEEP_MS = 1000
 
-/** A revocation, as instances tell each other: every credential of a user, or one token or key. */
-export type Revocation = { user: string } | { credential: string }
+/**
+ * A revocation, as instances tell each other: every credential of a user, or one token or key; or
+ * a group changed (its grants, name, deletion), so that every cached principal holding it is dropped.
+ */
+export type Revocation = { user: string } | { credential: string } | { group: string }
 
 /** The NOTIFY channel on which instances (and the recovery CLI) tell each other of revocations. */
 export const REVOCATIONS_CHANNEL = 'mlblocks_auth_revocations'
@@ -79,6 +82,8 @@ export class Credentials {
     if ('user' in revocation) {
       this.apiKeys.reloadLegacy()
       this.#forget((p) => p.userId === revocation.user)
+    } else if ('group' in revocation) {
+      this.#forget((p) => p.rights.hasGroup(revocation.group))
     } else {
       this.apiKeys.forgetLegacy({ keyId: revocation.credential })
       this.#forget((p) => p.credentialId === revocation.credential)
@@ -145,6 +150,12 @@ export class Credentials {
     this.apiKeys.reloadLegacy()
     this.#forget((p) => p.userId === userId)
     this.publish({ user: userId })
+  }
+
+  /** A group changed or went: drops every cached principal that holds its grants, here and on the other instances. */
+  forgetGroup(groupId: string): void {
+    this.#forget((p) => p.rights.hasGroup(groupId))
+    this.publish({ group: groupId })
   }
 
   /** Drops one token or key, here and on the other instances. */

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { and, eq, isNull, lt, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
 import { tokens, users, type UserRow } from '../db/schema.js'
-import type { Principal } from './principal.js'
+import { groupGrantsOf, parseGroupGrants } from './access.js'
+import { principalOf, type Principal } from './principal.js'
 
 export interface Signer {
   sign(payload: { sub: string; jti: string; exp: number }): string
@@ -30,7 +31,7 @@ const insertToken = (db: Db, tokenId: string, user: Pick<UserRow, 'userId' | 'cr
 /** A token's row and its user, built once: every first use of a token runs it. */
 const liveToken = (db: Db) =>
   db
-    .select({ token: tokens, user: users })
+    .select({ token: tokens, user: users, groups: groupGrantsOf(users.userId) })
     .from(tokens)
     .innerJoin(users, eq(users.userId, tokens.userId))
     .where(and(eq(tokens.tokenId, sql.placeholder('tokenId')), isNull(tokens.revokedAt)))
@@ -78,9 +79,8 @@ export class Tokens {
     if (claims.iss !== TOKEN_ISSUER || typeof claims.jti !== 'string' || typeof claims.sub !== 'string' || typeof claims.exp !== 'number') return null
     const [row] = await (this.#liveToken ??= liveToken(this.db)).execute({ tokenId: claims.jti })
     if (!row || row.user.userId !== claims.sub || row.user.disabled || row.token.expirationDate.getTime() <= Date.now()) return null
-    const { user } = row
     return {
-      principal: { userId: user.userId, username: user.username, role: user.role, blocks: user.blocks, via: 'token', credentialId: claims.jti },
+      principal: principalOf(row.user, parseGroupGrants(row.groups), 'token', claims.jti),
       expiresAt: row.token.expirationDate,
     }
   }

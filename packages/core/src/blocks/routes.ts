@@ -75,6 +75,8 @@ export const blockRoutes: FastifyPluginAsyncTypebox<BlockRoutesOptions> = async 
   app.get(
     '/blocks',
     {
+      // Any credential; an access plugin filters the list (`request.blockAccess`).
+      config: { access: 'credential' },
       schema: {
         tags: ['blocks'],
         summary: 'List the blocks you can call',
@@ -136,7 +138,7 @@ export const blockRoutes: FastifyPluginAsyncTypebox<BlockRoutesOptions> = async 
   }
 
   // Static routes win over these, so they only answer names that are not blocks.
-  const unknownBlock = { schema: { hide: true, params: BlockName } }
+  const unknownBlock = { config: { access: 'credential' as const }, schema: { hide: true, params: BlockName } }
   app.get('/blocks/:name', unknownBlock, async (request) => {
     throw new BlockNotFound(request.params.name)
   })
