@@ -284,7 +284,7 @@ async function rotate(path, label) {
   if (grace === null) return
   const reply = await api(path, { method: 'POST', body: { grace_seconds: grace } })
   showSecret(reply.api_key)
-  notify(`Rotated ${label}: the old secret works for ${grace} more seconds.`)
+  notify(grace === 0 ? `Rotated ${label}: the old secret stopped working at once.` : `Rotated ${label}: the old secret works for ${grace} more seconds.`)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -308,14 +308,17 @@ async function startSession(reply) {
   state.me = await api('/me')
   const me = /** @type {Me} */ (state.me)
   const admin = me.role === 'admin'
+  if (admin) state.blocks = (await api('/blocks')).map((/** @type {{ name: string }} */ b) => b.name)
   form('login').hidden = true
-  $('nav').hidden = false
+  // The first view is loaded before the sections are offered: a quick click cannot be overtaken by it.
+  await show(admin ? 'users' : 'me')
   for (const b of $('nav').querySelectorAll('[data-admin]')) /** @type {HTMLElement} */ (b).hidden = !admin
+  $('nav').hidden = false
   $('who').textContent = `${me.username} (${me.role})`
   $('who').hidden = false
   $('logout').hidden = false
-  if (admin) state.blocks = (await api('/blocks')).map((/** @type {{ name: string }} */ b) => b.name)
-  await show(admin ? 'users' : 'me')
+  // Keyboard users land on the sections, at the one shown (the login form they were in is gone).
+  ;/** @type {HTMLElement | null} */ ($('nav').querySelector('[aria-current=page]'))?.focus()
 }
 
 form('login').addEventListener('submit', (event) => {
@@ -690,7 +693,7 @@ async function loadMe() {
   const details = $('me-details')
   details.replaceChildren()
   /** @type {[string, string][]} */
-  const rows = [['Username', me.username], ['Role', me.role], ['Own grants', list(me.blocks)]]
+  const rows = [['Username', me.username], ['Role', me.role], ['Granted blocks', list(me.blocks, 'none')]]
   for (const [term, value] of rows) details.append(cell(term, 'dt'), cell(value, 'dd'))
   const tbody = /** @type {HTMLElement} */ ($('me-access').querySelector('tbody'))
   const access = me.access ?? []

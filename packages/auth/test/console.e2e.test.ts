@@ -51,8 +51,10 @@ async function open(): Promise<Page> {
   contexts.push(context)
   const page = await context.newPage()
   page.on('pageerror', (err) => scriptErrors.push(err.message))
+  // Chromium logs every 4xx the API answers as "Failed to load resource": those are the API's answers
+  // the page shows, not script errors. A CSP violation ("Refused to …") or a script error is.
   page.on('console', (message) => {
-    if (message.type() === 'error') scriptErrors.push(message.text())
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) scriptErrors.push(message.text())
   })
   page.on('dialog', (dialog) => void dialog.accept())
   await page.goto(`${base}/console/`)
@@ -60,9 +62,10 @@ async function open(): Promise<Page> {
 }
 
 async function logIn(page: Page, { username, password }: { username: string; password: string }) {
-  await page.getByLabel('Username').fill(username)
-  await page.getByLabel('Password').fill(password)
-  await page.getByRole('button', { name: 'Log in' }).click()
+  const form = page.locator('#login')
+  await form.getByLabel('Username').fill(username)
+  await form.getByLabel('Password').fill(password)
+  await form.getByRole('button', { name: 'Log in' }).click()
   await page.locator('#nav').waitFor({ state: 'visible' })
 }
 
@@ -85,7 +88,7 @@ async function takeSecret(page: Page): Promise<string> {
   await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(key)
   await page.getByRole('button', { name: 'I have stored it' }).click()
   await dialog.waitFor({ state: 'hidden' })
-  expect(await page.inputValue('#secret-value')).toBe('') // gone from the page once closed
+  await expect.poll(() => page.inputValue('#secret-value')).toBe('') // gone from the page once closed
   return key
 }
 
@@ -121,8 +124,8 @@ browserTests.describe('the web console (embedded database)', () => {
 
     // A user with her own grant of `echo`.
     const create = adminPage.locator('#user-create')
-    await create.getByLabel('Username').fill(ALICE.username)
-    await create.getByLabel('Password').fill(ALICE.password)
+    await create.locator('input[name=username]').fill(ALICE.username)
+    await create.locator('input[name=password]').fill(ALICE.password)
     await tick(adminPage, 'user-create', ['echo'])
     await create.getByRole('button', { name: 'Create user' }).click()
     await expect.poll(() => notice(adminPage).textContent()).toBe('Created alice (user).')
@@ -131,11 +134,11 @@ browserTests.describe('the web console (embedded database)', () => {
     aliceId = (await as(app, await login(app))({ url: '/admin/users' })).json().find((u: { username: string }) => u.username === 'alice').user_id
 
     // The same username again: the API's 409, in words.
-    await create.getByLabel('Username').fill(ALICE.username)
-    await create.getByLabel('Password').fill(ALICE.password)
+    await create.locator('input[name=username]').fill(ALICE.username)
+    await create.locator('input[name=password]').fill(ALICE.password)
     await create.getByRole('button', { name: 'Create user' }).click()
     await expect.poll(() => alert(adminPage).textContent()).toBe("The username 'alice' is taken.")
-    await create.getByLabel('Username').fill('')
+    await create.locator('input[name=username]').fill('')
     await shot(adminPage, 'users')
 
     // A group that grants `other`, with alice in it.
@@ -296,11 +299,14 @@ browserTests.describe('the web console (embedded database)', () => {
     await page.keyboard.type(ADMIN.password)
     await page.keyboard.press('Enter')
     await page.locator('#nav').waitFor({ state: 'visible' })
-    // Focus the Groups section button with Tab only, and open it with Enter.
-    for (let i = 0; i < 10; i++) {
+    // Focus lands on the current section's button; Tab reaches the next one, Enter opens it.
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Users')
+    const focused: string[] = []
+    for (let i = 0; i < 10 && focused.at(-1) !== 'Groups'; i++) {
       await page.keyboard.press('Tab')
-      if ((await page.evaluate(() => document.activeElement?.textContent)) === 'Groups') break
+      focused.push((await page.evaluate(() => document.activeElement?.textContent?.trim())) ?? '')
     }
+    expect(focused.at(-1), focused.join(' | ')).toBe('Groups')
     await page.keyboard.press('Enter')
     await expect.poll(() => page.locator('#view-groups').isVisible()).toBe(true)
 
