@@ -25,7 +25,8 @@ const isAdminRoute = (route: RouteOptions) => route.config?.access === 'admin' |
 
 /**
  * onRoute: every protected route documents its security schemes and the answers of the credential
- * check — 401, 403 (with its precise code on admin and block routes), 503 (the database is down) —
+ * check — 401, 403 where a valid credential can be refused (with its precise code on admin and
+ * block routes), 503 (the database is down) —
  * and 429 where a rate limit, the request budget or the anonymous quota applies. A public block's
  * routes make the credential optional. A route's own schema for one of these statuses is kept.
  */
@@ -36,7 +37,9 @@ export function documentSecurity(route: RouteOptions, budgeted = false, publicBl
   const anonymous = block !== undefined && publicBlocks.has(block)
   const forbids = isAdminRoute(route) ? ADMIN_ONLY : block !== undefined ? NOT_GRANTED : ErrorReply
   const checks: Record<string, unknown> = { 401: ErrorReply, 503: ErrorReply }
-  if (!anonymous) checks[403] = forbids
+  // Only where a valid credential can be refused: admin and block routes, and the self-service
+  // routes under /me/ (a key where a token is needed, self-service off, a wrong current password).
+  if (!anonymous && (isAdminRoute(route) || block !== undefined || route.url.startsWith('/me/'))) checks[403] = forbids
   if (route.config?.rateLimit || budgeted || (anonymous && route.method === 'POST')) checks[429] = ErrorReply
   route.schema = { ...schema, security: anonymous ? SECURITY_OPTIONAL : SECURITY, response: { ...checks, ...schema.response } } as RouteOptions['schema']
 }

@@ -29,12 +29,27 @@ describeEachBackend('GET /metrics with auth on (%s)', (backendName) => {
     for (const credential of [token, key]) {
       const res = await as(app, credential)({ method: 'GET', url: '/metrics' })
       expect(res.statusCode).toBe(403)
-      expect(res.json()).toEqual({ statusCode: 403, code: 'MLB_FORBIDDEN', error_message: 'This route is for admins only.' })
+      expect(res.json()).toEqual({ statusCode: 403, code: 'MLB_ADMIN_ONLY', error_message: 'This route is for admins only.' })
       expect(res.body).not.toContain('mlblocks_')
     }
     const res = await as(app, admin)({ method: 'GET', url: '/metrics' })
     expect(res.statusCode).toBe(200)
     expect(res.body).toContain('mlblocks_auth_logins_total')
+  })
+
+  it("a service account's API key scrapes it (the documented scrape credential); its scoped key and the account's other admin routes do not", async () => {
+    const admin = await login(app)
+    const created = await as(app, admin)({ method: 'POST', url: '/admin/users', payload: { username: 'prometheus', role: 'service', blocks: [] } })
+    expect(created.statusCode).toBe(201)
+    const service = created.json() as { user_id: string }
+    const key = (await issueKey(app, admin, service.user_id)).api_key
+    const scrape = await app.inject({ method: 'GET', url: '/metrics', headers: { 'x-api-key': key } })
+    expect(scrape.statusCode).toBe(200)
+    expect(scrape.body).toContain('mlblocks_block_requests_total')
+    // Monitoring only: the service account is no admin anywhere else.
+    expect((await app.inject({ method: 'GET', url: '/admin/users', headers: { 'x-api-key': key } })).json().code).toBe('MLB_ADMIN_ONLY')
+    const scoped = (await as(app, admin)({ method: 'POST', url: '/admin/apikeys', payload: { user_id: service.user_id, blocks: ['echo'] } })).json() as { api_key: string }
+    expect((await app.inject({ method: 'GET', url: '/metrics', headers: { 'x-api-key': scoped.api_key } })).statusCode).toBe(403)
   })
 
   it("an admin's API key scrapes it (X-API-Key)", async () => {

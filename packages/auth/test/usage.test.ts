@@ -90,7 +90,7 @@ describeEachBackend('GET /admin/usage (%s)', (backendName) => {
       expect(res.statusCode, query).toBe(400)
       expect(res.json(), query).toEqual({ statusCode: 400, code: 'MLB_BAD_INPUT', error_message: expect.stringMatching(/querystring/) })
     }
-    expect((await as(app, token)({ url: '/admin/usage' })).json()).toEqual({ statusCode: 403, code: 'MLB_FORBIDDEN', error_message: 'This route is for admins only.' })
+    expect((await as(app, token)({ url: '/admin/usage' })).json()).toEqual({ statusCode: 403, code: 'MLB_ADMIN_ONLY', error_message: 'This route is for admins only.' })
     expect((await app.inject({ url: '/admin/usage' })).statusCode).toBe(401)
     expect(dave.user_id).toBeTruthy()
   })
