@@ -1,40 +1,8 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createHash, randomBytes } from 'node:crypto'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { expect, it } from 'vitest'
 import { generateApiKey } from '../src/services/api-keys.js'
 import { hashPassword } from '../src/services/passwords.js'
-import { as, buildAuthServer, createBackend, describeEachBackend, login, packageRoot, UNAUTHORIZED, type Backend } from './helpers.js'
-
-/** A database at the schema of the release before issue 20 (migrations 0000 to 0002). */
-async function migrateToBefore(backend: Backend): Promise<void> {
-  const folder = mkdtempSync(join(tmpdir(), 'mlb-migrations-'))
-  cpSync(join(packageRoot, 'drizzle'), folder, { recursive: true })
-  const journal = JSON.parse(readFileSync(join(folder, 'meta/_journal.json'), 'utf8')) as { entries: Array<{ tag: string }> }
-  journal.entries = journal.entries.filter((e) => ['0000_init', '0001_audit_events', '0002_hardening'].includes(e.tag))
-  writeFileSync(join(folder, 'meta/_journal.json'), JSON.stringify(journal))
-  const config = { migrationsFolder: folder, migrationsSchema: 'mlblocks_auth', migrationsTable: '__drizzle_migrations' }
-  try {
-    if (backend.name === 'embedded') {
-      const { PGlite } = await import('@electric-sql/pglite')
-      const { drizzle } = await import('drizzle-orm/pglite')
-      const { migrate } = await import('drizzle-orm/pglite/migrator')
-      const pg = new PGlite(join(backend.options.dataDir!, 'auth-db'))
-      await migrate(drizzle(pg), config)
-      await pg.close()
-    } else {
-      const { default: postgres } = await import('postgres')
-      const { drizzle } = await import('drizzle-orm/postgres-js')
-      const { migrate } = await import('drizzle-orm/postgres-js/migrator')
-      const client = postgres(backend.options.databaseUrl!, { max: 1, onnotice: () => undefined })
-      await migrate(drizzle(client), config)
-      await client.end()
-    }
-  } finally {
-    rmSync(folder, { recursive: true, force: true })
-  }
-}
+import { as, buildAuthServer, createBackend, describeEachBackend, login, migrateUpTo, UNAUTHORIZED } from './helpers.js'
 
 const USER_ID = '22222222-2222-4222-8222-222222222222'
 const PASSWORD = 'a veteran long password'
@@ -43,7 +11,7 @@ describeEachBackend('upgrading to 0003_api_keys from the schema before it (%s da
   it('keeps keys of both older formats and their users working; they are unscoped, unnamed, and can be rotated', async () => {
     const backend = await createBackend(backendName)
     try {
-      await migrateToBefore(backend)
+      await migrateUpTo(['0000_init', '0001_audit_events', '0002_hardening'], backend)
       // Written as the code before this release wrote them: a user, a key of the first format (43
       // characters, no checksum) and one with the checksum.
       const legacy = `mlb_${createHash('sha256').update(randomBytes(8)).digest('base64url').replace(/[-_]/g, 'x').slice(0, 43)}`

@@ -1,7 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createHash, randomBytes } from 'node:crypto'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openDatabase, type AuthDatabase, type Db } from '../src/db/client.js'
@@ -11,7 +8,7 @@ import { Credentials } from '../src/services/credentials.js'
 import { Tokens } from '../src/services/tokens.js'
 import { Users } from '../src/services/users.js'
 import { resolveDatabase } from '../src/settings.js'
-import { as, describeEachBackend, buildAuthServer, createBackend, createUser, issueKey, login, packageRoot, UNAUTHORIZED, type Backend } from './helpers.js'
+import { as, describeEachBackend, buildAuthServer, createBackend, createUser, issueKey, login, migrateUpTo, UNAUTHORIZED, type Backend } from './helpers.js'
 
 const PASSWORD = 'a long enough password'
 const signer = { sign: (p: object) => JSON.stringify(p), verify: (t: string) => JSON.parse(t) as Record<string, unknown> }
@@ -108,40 +105,11 @@ describeEachBackend('a credential change ends the login in flight (%s database)'
   })
 })
 
-/** A database at today's schema (the first two migrations), as it was before this release. */
-async function migrateToToday(backend: Backend): Promise<void> {
-  const folder = mkdtempSync(join(tmpdir(), 'mlb-migrations-'))
-  cpSync(join(packageRoot, 'drizzle'), folder, { recursive: true })
-  const journal = JSON.parse(readFileSync(join(folder, 'meta/_journal.json'), 'utf8')) as { entries: Array<{ tag: string }> }
-  journal.entries = journal.entries.filter((e) => e.tag === '0000_init' || e.tag === '0001_audit_events')
-  writeFileSync(join(folder, 'meta/_journal.json'), JSON.stringify(journal))
-  const config = { migrationsFolder: folder, migrationsSchema: 'mlblocks_auth', migrationsTable: '__drizzle_migrations' }
-  try {
-    if (backend.name === 'embedded') {
-      const { PGlite } = await import('@electric-sql/pglite')
-      const { drizzle } = await import('drizzle-orm/pglite')
-      const { migrate } = await import('drizzle-orm/pglite/migrator')
-      const pg = new PGlite(join(backend.options.dataDir!, 'auth-db'))
-      await migrate(drizzle(pg), config)
-      await pg.close()
-    } else {
-      const { default: postgres } = await import('postgres')
-      const { drizzle } = await import('drizzle-orm/postgres-js')
-      const { migrate } = await import('drizzle-orm/postgres-js/migrator')
-      const client = postgres(backend.options.databaseUrl!, { max: 1, onnotice: () => undefined })
-      await migrate(drizzle(client), config)
-      await client.end()
-    }
-  } finally {
-    rmSync(folder, { recursive: true, force: true })
-  }
-}
-
 describeEachBackend('upgrading a database of today’s schema (%s database)', (backendName) => {
   it('keeps old keys (43 characters, no checksum) working; a random key of the old shape is refused', async () => {
     const backend = await createBackend(backendName)
     try {
-      await migrateToToday(backend)
+      await migrateUpTo(['0000_init', '0001_audit_events'], backend)
       // A user and an old-format key, written as today's code writes them.
       const oldKey = `mlb_${createHash('sha256').update(randomBytes(8)).digest('base64url').replace(/[-_]/g, 'x').slice(0, 43)}`
       const hash = createHash('sha256').update(oldKey).digest('hex')
@@ -170,7 +138,7 @@ describeEachBackend('upgrading a database of today’s schema (%s database)', (b
   it('stops on usernames that differ only in case, naming the users to rename', async () => {
     const backend = await createBackend(backendName)
     try {
-      await migrateToToday(backend)
+      await migrateUpTo(['0000_init', '0001_audit_events'], backend)
       for (const name of ['Admin', 'admin', 'ADMIN', 'solo']) {
         await backend.query(`insert into mlblocks_auth.users (username, hashed_password, role) values ('${name}', 'x', 'user')`)
       }

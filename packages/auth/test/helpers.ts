@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -169,4 +169,35 @@ export const threadPolicies = (): number[] => threadStatField(41)
 function threadStatField(n: number): number[] {
   const tids = [String(process.pid), ...readdirSync('/proc/self/task').filter((tid) => tid !== String(process.pid))]
   return tids.map((tid) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[n - 3]))
+}
+
+/**
+ * Brings a fresh backend to an older schema: only the shipped migrations named in `tags` (the
+ * upgrade tests then start today's server on it, which applies the rest).
+ */
+export async function migrateUpTo(tags: readonly string[], backend: Backend): Promise<void> {
+  const folder = mkdtempSync(join(tmpdir(), 'mlb-migrations-'))
+  cpSync(join(packageRoot, 'drizzle'), folder, { recursive: true })
+  const journal = JSON.parse(readFileSync(join(folder, 'meta/_journal.json'), 'utf8')) as { entries: Array<{ tag: string }> }
+  journal.entries = journal.entries.filter((e) => tags.includes(e.tag))
+  writeFileSync(join(folder, 'meta/_journal.json'), JSON.stringify(journal))
+  const config = { migrationsFolder: folder, migrationsSchema: 'mlblocks_auth', migrationsTable: '__drizzle_migrations' }
+  try {
+    if (backend.name === 'embedded') {
+      const { PGlite } = await import('@electric-sql/pglite')
+      const { drizzle } = await import('drizzle-orm/pglite')
+      const { migrate } = await import('drizzle-orm/pglite/migrator')
+      const pg = new PGlite(join(backend.options.dataDir!, 'auth-db'))
+      await migrate(drizzle(pg), config)
+      await pg.close()
+    } else {
+      const { drizzle } = await import('drizzle-orm/postgres-js')
+      const { migrate } = await import('drizzle-orm/postgres-js/migrator')
+      const client = postgres(backend.options.databaseUrl!, { max: 1, onnotice: () => undefined })
+      await migrate(drizzle(client), config)
+      await client.end()
+    }
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
 }

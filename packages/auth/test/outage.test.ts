@@ -1,49 +1,9 @@
-import { createServer as createTcpServer, connect, type Server, type Socket } from 'node:net'
-import { once } from 'node:events'
-import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
+import { relay } from './pg-relay.js'
 import { as, buildAuthServer, createBackend, createUser, issueKey, login, type Backend } from './helpers.js'
 import { needs } from '../../../test-support/services.js'
 
 const pgUrl = process.env.TEST_DATABASE_URL
-
-/** A TCP relay to Postgres that the test can cut (every connection dropped, none accepted) and restore. */
-async function relay(target: URL) {
-  const sockets = new Set<Socket>()
-  let server: Server
-  let port = 0
-  const open = async () => {
-    server = createTcpServer((client) => {
-      const upstream = connect(Number(target.port || 5432), target.hostname)
-      for (const s of [client, upstream]) {
-        sockets.add(s)
-        s.on('close', () => sockets.delete(s))
-        s.on('error', () => s.destroy())
-      }
-      client.pipe(upstream).pipe(client)
-    })
-    server.listen(port, '127.0.0.1')
-    await once(server, 'listening')
-    port = (server.address() as AddressInfo).port
-  }
-  await open()
-  return {
-    url: (database: string) => Object.assign(new URL(target.href), { port: String(port), pathname: `/${database}` }).href,
-    async cut() {
-      const closed = once(server, 'close')
-      server.close() // stop accepting; 'close' comes once the live connections are gone too
-      for (const s of sockets) s.destroy()
-      await closed
-    },
-    restore: open,
-    close: async () => {
-      const closed = once(server, 'close')
-      server.close()
-      for (const s of sockets) s.destroy()
-      await closed
-    },
-  }
-}
 
 // Declared only where a Postgres server is given (TEST_DATABASE_URL; .ci/run sets it).
 needs('postgres').describe('a database outage under load', () => {

@@ -1,4 +1,4 @@
-// A TCP relay to Postgres that a test can cut and restore (as test/outage.test.ts has its own).
+// A TCP relay to Postgres that a test can cut and restore (test/outage.test.ts, test/usage.test.ts).
 import { createServer as createTcpServer, connect, type Server, type Socket } from 'node:net'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
