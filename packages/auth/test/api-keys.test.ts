@@ -53,6 +53,8 @@ describeEachBackend('API keys: scope, self-service, rotation; service accounts; 
       )
       expect((await call({ url: '/blocks/other' })).statusCode).toBe(403)
       expect(names(await call({ url: '/blocks' }))).toEqual(['echo'])
+      // GET /me with the key says what the key may call, not what its owner may.
+      expect((await call({ url: '/me' })).json().access).toEqual([{ block: 'echo', via: ['own'] }])
       // An unscoped key of the same owner reaches both.
       const wide = await issue({ user_id: user.user_id })
       expect(names(await as(app, wide.api_key)({ url: '/blocks' }))).toEqual(['echo', 'other'])
@@ -74,6 +76,7 @@ describeEachBackend('API keys: scope, self-service, rotation; service accounts; 
       expect((await call(predict('echo'))).statusCode).toBe(200)
       expect((await call(predict('other'))).json()).toMatchObject({ statusCode: 403, code: 'MLB_BLOCK_NOT_GRANTED' })
       expect(names(await call({ url: '/blocks' }))).toEqual(['echo'])
+      expect((await call({ url: '/me' })).json().access).toEqual([{ block: 'echo', via: ['admin', 'own'] }]) // root also holds ['*']
       for (const url of ['/admin/users', '/admin/apikeys', '/admin/audit']) {
         expect((await call({ url })).json(), url).toEqual(
           err(403, 'MLB_ADMIN_ONLY', 'This API key is scoped to some blocks, so it cannot use admin routes: use a login token, or an API key issued without blocks.'),

@@ -10,7 +10,7 @@ export const BlockAccessEntry = Type.Object({
 })
 export const MeReply = Type.Composite([
   UserDetails,
-  Type.Object({ access: Type.Array(BlockAccessEntry, { description: 'Every block of this server the caller may call, and why.' }) }),
+  Type.Object({ access: Type.Array(BlockAccessEntry, { description: 'Every block of this server the caller may call, and why (with a scoped API key: what that key may call).' }) }),
 ])
 
 export const meRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { blockNames, publicBlocks }) => {
@@ -25,9 +25,11 @@ export const meRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { block
       },
     },
     async (request) => {
-      const { userId, username, role, blocks, rights } = request.principal!
+      const { userId, username, role, blocks, rights, scope } = request.principal!
+      // With a scoped API key: what this key may call (its scope ∩ the owner's rights), not the owner.
+      const effective = scope ? rights.within(scope) : rights
       const access = blockNames().flatMap((block) => {
-        const via: string[] = rights.via(block)
+        const via: string[] = effective.via(block)
         if (publicBlocks.has(block)) via.push('public')
         return via.length > 0 ? [{ block, via }] : []
       })
