@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path'
 import { randomInt } from 'node:crypto'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { needs } from '../../../test-support/services.js'
+import { sample } from '../../../test-support/prometheus.js'
 import { ADMIN, createBackend, SECRET, type Backend } from './helpers.js'
 
 const haproxy = needs('haproxy')
@@ -80,12 +81,6 @@ async function until<T>(what: string, ms: number, probe: () => Promise<T | undef
     if (Date.now() - started > ms) throw new Error(`${what}: not within ${ms} ms${last ? ` (${String(last)})` : ''}`)
     await new Promise((r) => setTimeout(r, 50))
   }
-}
-
-/** One Prometheus sample, or 0 when the series is absent. */
-function sample(text: string, series: string): number {
-  for (const line of text.split('\n')) if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1))
-  return 0
 }
 
 class Instance {
@@ -323,7 +318,7 @@ gate.describe('three instances behind HAProxy on one Postgres and one Redis', ()
   }, 30_000)
 
   it("each instance's /metrics counts the predicts it served", async () => {
-    const scrape = async () => Promise.all(instances.map(async (s) => sample((await send(`${s.url}/metrics`, { headers: { 'x-api-key': adminKey } })).body, 'mlblocks_block_requests_total{block="echo",status="200"}')))
+    const scrape = async () => Promise.all(instances.map(async (s) => sample((await send(`${s.url}/metrics`, { headers: { 'x-api-key': adminKey } })).body, 'mlblocks_block_requests_total{block="echo",status="200"}') ?? 0))
     const before = await scrape()
     const served = new Map<string, number>()
     for (let i = 0; i < 30; i++) {

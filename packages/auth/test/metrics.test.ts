@@ -1,12 +1,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { ADMIN, as, bearer, buildAuthServer, createBackend, createUser, describeEachBackend, issueKey, login, UNAUTHORIZED, type Backend } from './helpers.js'
-
-/** One sample's value from Prometheus text, or undefined when the series is absent. */
-function sample(text: string, series: string): number | undefined {
-  for (const line of text.split('\n')) if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1))
-  return undefined
-}
+import { sample } from '../../../test-support/prometheus.js'
 
 describeEachBackend('GET /metrics with auth on (%s)', (backendName) => {
   let backend: Backend

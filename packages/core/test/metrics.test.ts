@@ -2,14 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { defineBlock, Type } from '../src/index.js'
 import { buildTestServer, deferred, echoBlock, errorShape, gatedBlock } from './helpers.js'
-
-/** One sample's value from Prometheus text, or undefined when the series is absent. */
-export function sample(text: string, series: string): number | undefined {
-  for (const line of text.split('\n')) {
-    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1))
-  }
-  return undefined
-}
+import { sample } from '../../../test-support/prometheus.js'
 
 const failing = defineBlock({
   name: 'broken',
